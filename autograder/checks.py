@@ -1,0 +1,238 @@
+"""Checks: one received value against one expected value, in the trusted parent.
+
+Every ``check_*`` function has the same shape, after PrairieLearn's ``code_feedback``:
+``check_*(name, ref, data, ..., lang) -> CheckOutcome``. ``data`` is what the child sent back, already
+parsed into float64 arrays by the harness; ``ref`` comes from the reference implementation. An outcome
+carries two messages: a public one that may show received against expected, and a hidden one that
+names only the kind of failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from autograder.messages import msg, name
+
+COST_WEIGHT = 0.4  # share of a (J, grad) case earned by J; the gradient is the harder half
+
+
+@dataclass
+class CheckOutcome:
+    """The verdict on one value."""
+
+    passed: bool
+    category: str
+    fraction: float
+    public_message: str
+    hidden_message: str
+
+    def message(self, hidden: bool) -> str:
+        return self.hidden_message if hidden else self.public_message
+
+
+def _ok(lang: str) -> CheckOutcome:
+    text = msg("passed", lang)
+    return CheckOutcome(True, "passed", 1.0, text, text)
+
+
+def _bad(category: str, public: str, hidden: str | None = None) -> CheckOutcome:
+    return CheckOutcome(False, category, 0.0, public, public if hidden is None else hidden)
+
+
+def fmt(a: np.ndarray) -> str:
+    """A compact, bounded rendering of an array for public feedback."""
+    a = np.asarray(a)
+    if a.size == 1:
+        return f"{float(a.ravel()[0]):.6g}"
+    return np.array2string(a, precision=6, threshold=12, edgeitems=3, max_line_width=100)
+
+
+# ---------------------------------------------------------------------------------------------
+# Building blocks
+# ---------------------------------------------------------------------------------------------
+
+
+def _finite(what: str, data: np.ndarray, lang: str) -> CheckOutcome | None:
+    if not np.all(np.isfinite(data)):
+        return _bad("not_finite", msg("not_finite", lang, what=what))
+    return None
+
+
+def _values(what: str, ref: np.ndarray, data: np.ndarray, rtol: float, atol: float, lang: str):
+    if np.allclose(data, ref, rtol=rtol, atol=atol):
+        return _ok(lang)
+    err = f"{float(np.max(np.abs(data - ref))):.3g}"
+    public = msg(
+        "wrong_value_public", lang, what=what, expected=fmt(ref), received=fmt(data), err=err
+    )
+    return _bad("wrong_value", public, msg("wrong_value", lang, what=what))
+
+
+def _shape(what: str, ref_shape: tuple, data: np.ndarray, lang: str) -> CheckOutcome:
+    public = msg("wrong_shape", lang, what=what, received=data.shape, expected=ref_shape)
+    return _bad(
+        "wrong_shape", public, msg("wrong_shape_hidden", lang, what=what, received=data.shape)
+    )
+
+
+def as_vector(data: np.ndarray, n: int) -> np.ndarray | None:
+    """Accept the forms an Octave student would return for an n-vector: (n,), (n,1) or (1,n)."""
+    if data.shape in ((n,), (n, 1), (1, n)):
+        return data.reshape(n)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# check_* API
+# ---------------------------------------------------------------------------------------------
+
+
+def check_array(
+    name_: str, ref, data, *, rtol: float, atol: float, lang: str = "en"
+) -> CheckOutcome:
+    """Exact shape, finite, then ``allclose``."""
+    ref, data = np.asarray(ref, dtype=float), np.asarray(data)
+    if data.shape != ref.shape:
+        return _shape(name_, ref.shape, data, lang)
+    return _finite(name_, data, lang) or _values(name_, ref, data, rtol, atol, lang)
+
+
+def check_scalar(
+    name_: str, ref, data, *, rtol: float, atol: float, lang: str = "en"
+) -> CheckOutcome:
+    """A float, numpy scalar, 0-d or one-element array."""
+    data = np.asarray(data)
+    if data.size != 1:
+        return _bad("wrong_shape", msg("wrong_size", lang, what=name_, received=data.shape))
+    scalar = data.reshape(())
+    return _finite(name_, scalar, lang) or _values(
+        name_, np.asarray(float(ref)), scalar, rtol, atol, lang
+    )
+
+
+def check_vector(
+    name_: str, ref, data, *, rtol: float, atol: float, lang: str = "en"
+) -> CheckOutcome:
+    """An n-vector given as (n,), (n,1) or (1,n)."""
+    ref, data = np.asarray(ref, dtype=float).ravel(), np.asarray(data)
+    vec = as_vector(data, ref.size)
+    if vec is None:
+        return _shape(name_, ref.shape, data, lang)
+    return _finite(name_, vec, lang) or _values(name_, ref, vec, rtol, atol, lang)
+
+
+def check_labels(name_: str, ref, data, *, lang: str = "en", **_: float) -> CheckOutcome:
+    """Integer labels, exactly equal; (m,), (m,1) or (1,m)."""
+    ref, data = np.asarray(ref).ravel(), np.asarray(data)
+    vec = as_vector(data, ref.size)
+    if vec is None:
+        return _shape(name_, ref.shape, data, lang)
+    bad = _finite(name_, vec, lang)
+    if bad:
+        return bad
+    if not np.all(vec == np.round(vec)):
+        return _bad("wrong_value", msg("not_integer", lang, what=name_))
+    if np.array_equal(vec.astype(np.int64), ref.astype(np.int64)):
+        return _ok(lang)
+    public = msg(
+        "wrong_value_public",
+        lang,
+        what=name_,
+        expected=fmt(ref),
+        received=fmt(vec.astype(np.int64)),
+        err=f"{int(np.sum(vec != ref))} wrong",
+    )
+    return _bad("wrong_value", public, msg("wrong_value", lang, what=name_))
+
+
+def check_uniform_init(
+    name_: str, ref: dict, data, *, lang: str = "en", **_: float
+) -> CheckOutcome:
+    """Shape (L_out, 1+L_in), inside [-ε, ε], and spread like U[-ε, ε] (not constant, not one-sided).
+
+    The spread test is loose on purpose: the cases draw ≥ 300 values, for which each bound lies more
+    than 7 standard errors from the uniform's moments, so a correct draw fails with probability < 1e-11.
+    """
+    data = np.asarray(data)
+    shape, eps = tuple(ref["shape"]), float(ref["epsilon"])
+    if data.shape != shape:
+        return _shape(name_, shape, data, lang)
+    bad = _finite(name_, data, lang)
+    if bad:
+        return bad
+    if np.any(np.abs(data) > eps * (1 + 1e-12)):
+        return _bad("wrong_value", msg("init_out_of_range", lang))
+    std, mean = float(np.std(data)), float(np.mean(data))
+    uniform_std = eps / np.sqrt(3)
+    if not (0.7 * uniform_std < std < 1.3 * uniform_std and abs(mean) < 0.25 * eps):
+        return _bad("wrong_value", msg("init_not_spread", lang))
+    return _ok(lang)
+
+
+def check_cost(name_, ref, data, *, rtol, atol, lang="en") -> CheckOutcome:
+    """The J of a ``(J, grad)`` pair."""
+    return check_scalar(name("J", lang), ref[0], data[0], rtol=rtol, atol=atol, lang=lang)
+
+
+def check_gradient(name_, ref, data, *, rtol, atol, lang="en") -> CheckOutcome:
+    """The grad of a ``(J, grad)`` pair."""
+    return check_vector(name("grad", lang), ref[1], data[1], rtol=rtol, atol=atol, lang=lang)
+
+
+def check_cost_and_gradient(name_, ref, data, *, rtol, atol, lang="en") -> CheckOutcome:
+    """Both halves of ``(J, grad)``; J earns ``COST_WEIGHT`` of the case, grad the rest."""
+    cost = check_cost(name_, ref, data, rtol=rtol, atol=atol, lang=lang)
+    grad = check_gradient(name_, ref, data, rtol=rtol, atol=atol, lang=lang)
+    return _combine([(cost, COST_WEIGHT), (grad, 1 - COST_WEIGHT)], lang)
+
+
+def check_descent(name_, ref, data, *, rtol, atol, lang="en") -> CheckOutcome:
+    """``(params, J_history)`` of gradient descent; each half is worth half the case."""
+    params_ref, history_ref = ref
+    params = check_vector(
+        name("params", lang), params_ref, data[0], rtol=rtol, atol=atol, lang=lang
+    )
+    history = np.asarray(data[1])
+    n = len(history_ref)
+    if as_vector(history, n) is None:
+        text = msg("history_length", lang, n=n, got=history.size)
+        history_out = _bad("wrong_shape", text)
+    else:
+        history_out = check_vector(
+            name("J_history", lang), history_ref, history, rtol=rtol, atol=atol, lang=lang
+        )
+    return _combine([(params, 0.5), (history_out, 0.5)], lang)
+
+
+def _combine(parts: list[tuple[CheckOutcome, float]], lang: str) -> CheckOutcome:
+    failed = [o for o, _ in parts if not o.passed]
+    if not failed:
+        return _ok(lang)
+    fraction = sum(w for o, w in parts if o.passed)
+    return CheckOutcome(
+        False,
+        failed[0].category,
+        fraction,
+        "; ".join(o.public_message for o in failed),
+        "; ".join(o.hidden_message for o in failed),
+    )
+
+
+CHECKS: dict[str, Callable[..., CheckOutcome]] = {
+    "array": lambda n, r, d, **k: check_array(n, r, d, **k),
+    "cost": check_cost,
+    "gradient": check_gradient,
+    "cost_and_gradient": check_cost_and_gradient,
+    "labels": check_labels,
+    "uniform_init": check_uniform_init,
+    "descent": check_descent,
+}
+
+
+def run_check(check: str, ref, data, *, tolerance: dict, lang: str = "en") -> CheckOutcome:
+    """Dispatch to the named check with the spec's tolerances."""
+    what = name("labels" if check == "labels" else "result", lang)
+    return CHECKS[check](what, ref, data, lang=lang, **tolerance)

@@ -1,0 +1,41 @@
+"""``bpgrade``: one sub-command per module in :mod:`autograder.commands`.
+
+Each command module exposes ``add_parser(subparsers)`` and ``run(args) -> int``. Exit status 0 means
+the command did its job (a graded submission may still score 0); non-zero means the grader itself
+could not work, and the message says why.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+COMMANDS = ("grade", "check", "demo", "doctor", "setup", "release")
+
+
+class GraderError(RuntimeError):
+    """The grader cannot do its job (bad spec, no sandbox, unwritable output)."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="bpgrade", description="Sandboxed autograder for the backpropagation homework."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        module = importlib.import_module(f"autograder.commands.{name.replace('-', '_')}")
+        module.add_parser(sub).set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except GraderError as exc:
+        print(f"bpgrade: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("bpgrade: interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,1 @@
+"""One module per ``bpgrade`` sub-command."""

@@ -1,0 +1,33 @@
+"""``bpgrade check nn.py``: the student's self-check on the public cases, through the same sandbox."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from autograder.cases import PUBLIC
+from autograder.commands.common import add_grading_options, spec_from
+from autograder.grading import grade_submission
+from autograder.report import to_text
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("check", help="self-check: run the public cases on your nn.py or notebook")
+    p.add_argument("submission", type=Path, nargs="?", default=Path("nn.py"))
+    p.add_argument("--part", action="append", default=None, help="only this part (repeatable)")
+    add_grading_options(p)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    report = grade_submission(
+        args.submission,
+        spec=spec_from(args),
+        lang=args.lang,
+        tier=args.tier,
+        visibility=(PUBLIC,),
+        parts=args.part,
+        student_id="self-check",
+    )
+    print(to_text(report))
+    return 0

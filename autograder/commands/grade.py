@@ -1,0 +1,38 @@
+"""``bpgrade grade SUBMISSION``: grade one submission, print a table or write results.json."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from autograder.cli import GraderError
+from autograder.commands.common import add_grading_options, dump_json, spec_from, write_atomic
+from autograder.grading import grade_submission
+from autograder.harness.sandbox import SandboxUnavailable
+from autograder.report import to_gradescope, to_text
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser("grade", help="grade one submission (nn.py, a notebook, or a folder)")
+    p.add_argument("submission", type=Path)
+    p.add_argument("--student-id", default=None, help="seeds this student's hidden cases")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument("--out", type=Path, default=None, help="write the report here (atomically)")
+    add_grading_options(p)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    spec = spec_from(args)
+    try:
+        report = grade_submission(
+            args.submission, student_id=args.student_id, spec=spec, lang=args.lang, tier=args.tier
+        )
+    except SandboxUnavailable as exc:
+        raise GraderError(f"cannot sandbox student code: {exc}") from None
+    text = dump_json(to_gradescope(report)) if args.format == "json" else to_text(report) + "\n"
+    if args.out:
+        write_atomic(args.out, text)
+    else:
+        print(text, end="")
+    return 0

@@ -1,0 +1,339 @@
+"""Grade one submission: spec + cases → sandboxed calls → checks → diagnosis → scores.
+
+This is the only module that sees both sides: it holds the expected values (from the trusted case
+generators) and the untrusted child's answers (through the harness), and it decides what each
+message may reveal.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from autograder.cases import HIDDEN, PUBLIC, Case, build_cases, resolve_secret
+from autograder.checks import CheckOutcome, run_check
+from autograder.diagnosis import Misconception, diagnose, load_catalog
+from autograder.harness.runner import CallOutcome, Limits, SandboxedSubmission
+from autograder.messages import msg
+from autograder.scoring import part_score
+from autograder.spec import PartSpec, Spec, load_spec
+from autograder.submission import Source, SubmissionError, load_source
+
+# Helpers the worker carries in a known-correct form, for "wrong only because X is wrong".
+SUBSTITUTABLE = frozenset({"sigmoid", "sigmoidGradient"})
+
+
+@dataclass
+class CaseResult:
+    case_id: str
+    visibility: str
+    label: str
+    passed: bool
+    fraction: float
+    category: str
+    message: str
+    misconceptions: list[str] = field(default_factory=list)
+    elapsed: float = 0.0
+
+
+@dataclass
+class PartResult:
+    part: str
+    title: str
+    points: float
+    score: float
+    cases: list[CaseResult]
+    misconceptions: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.cases)
+
+
+@dataclass
+class GradeReport:
+    student_id: str
+    submission: str
+    score: float
+    max_score: float
+    parts: list[PartResult]
+    execution_time: float
+    tier: str
+    lang: str = "en"
+    warnings: list[str] = field(default_factory=list)
+    error: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+# ---------------------------------------------------------------------------------------------
+# Entry point
+# ---------------------------------------------------------------------------------------------
+
+
+def grade_submission(
+    path: str | Path,
+    *,
+    student_id: str | None = None,
+    spec: Spec | None = None,
+    secret: bytes | str | None = None,
+    lang: str = "en",
+    tier: str = "auto",
+    visibility: Iterable[str] = (PUBLIC, HIDDEN),
+    parts: Iterable[str] | None = None,
+) -> GradeReport:
+    """Grade one submission file or folder.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``nn.py``, a notebook, or a folder holding one.
+    student_id : str, optional
+        Seeds the hidden cases (with the course secret). Defaults to ``"anonymous"``.
+    spec : Spec, optional
+        The assignment; defaults to the bundled backprop homework.
+    secret : bytes or str, optional
+        The course secret; defaults to ``$BPGRADE_SECRET`` (see :func:`resolve_secret`).
+    lang : {"en", "zh"}
+        Language of the feedback.
+    tier : str
+        Isolation tier for the child (``"auto"`` picks the strongest available).
+    visibility : iterable of {"public", "hidden"}
+        Which cases to run; the student self-check runs only the public ones.
+    parts : iterable of str, optional
+        Restrict grading to these part ids.
+
+    Returns
+    -------
+    GradeReport
+        Always returned for a gradable or broken submission. A broken submission scores 0 with
+        ``error`` set; exceptions escape only when the grader itself cannot work (bad spec,
+        no sandbox).
+    """
+    started = time.perf_counter()
+    spec = spec or load_spec()
+    student_id = student_id or "anonymous"
+    secret_bytes, is_demo = resolve_secret(secret)
+    warnings = [msg("demo_secret", lang)] if is_demo and HIDDEN in visibility else []
+    wanted = list(parts) if parts is not None else None
+    part_specs = [p for p in spec.parts if wanted is None or p.id in wanted]
+    cases = build_cases(
+        spec, secret=secret_bytes, student_id=student_id, visibility=visibility, parts=wanted
+    )
+    try:
+        source = load_source(path)
+    except SubmissionError as exc:
+        return _broken(spec, part_specs, cases, str(path), student_id, str(exc), lang, started)
+    warnings += source.warnings
+    grader = _Grader(spec, source, lang, tier, load_catalog(spec.misconceptions_module))
+    results, tier_used, load_error = grader.run(cases)
+    report_parts = [_part_result(p, results, cases, lang, grader.part_notes) for p in part_specs]
+    return GradeReport(
+        student_id=student_id,
+        submission=str(path),
+        score=round(sum(p.score for p in report_parts), 4),
+        max_score=sum(p.points for p in part_specs),
+        parts=report_parts,
+        execution_time=round(time.perf_counter() - started, 4),
+        tier=tier_used,
+        lang=lang,
+        warnings=warnings + grader.warnings,
+        error=load_error,
+    )
+
+
+def _broken(spec, part_specs, cases, submission, student_id, error, lang, started) -> GradeReport:
+    text = msg("load_failed", lang, detail=error)
+    results = {c.case_id: _case_result(c, _failure("load_failed", text), lang) for c in cases}
+    return GradeReport(
+        student_id=student_id,
+        submission=submission,
+        score=0.0,
+        max_score=sum(p.points for p in part_specs),
+        parts=[_part_result(p, results, cases, lang) for p in part_specs],
+        execution_time=round(time.perf_counter() - started, 4),
+        tier="none",
+        lang=lang,
+        error=error,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Running the cases
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Verdict:
+    outcome: CheckOutcome
+    misconceptions: list[Misconception] = field(default_factory=list)
+    elapsed: float = 0.0
+
+
+class _Grader:
+    """Runs a submission's cases through one sandboxed child, memoising shared calls."""
+
+    def __init__(
+        self, spec: Spec, source: Source, lang: str, tier: str, catalog: list[Misconception]
+    ):
+        self.spec, self.source, self.lang, self.tier = spec, source, lang, tier
+        self.catalog = catalog
+        self.warnings: list[str] = []
+        self.part_notes: dict[str, list[str]] = {}
+        self._calls: dict[str, CallOutcome] = {}
+
+    def run(self, cases: list[Case]) -> tuple[dict[str, CaseResult], str, str | None]:
+        limits = Limits(time_budget=self.spec.time_budget_s, load_timeout=self.spec.load_timeout_s)
+        with SandboxedSubmission(
+            self.source.code, filename=self.spec.module_name, tier=self.tier, limits=limits
+        ) as child:
+            self.child = child
+            loaded = child.load()
+            if loaded.status != "ok":
+                detail = _load_detail(loaded)
+                text = msg("load_failed", self.lang, detail=detail)
+                failed = {
+                    c.case_id: _case_result(c, _failure("load_failed", text), self.lang)
+                    for c in cases
+                }
+                return failed, child.tier, detail
+            verdicts = {c.case_id: self._verdict(c) for c in cases}
+            self._explain_dependencies(cases, verdicts)
+            results = {c.case_id: _case_result(c, verdicts[c.case_id], self.lang) for c in cases}
+            return results, child.tier, None
+
+    def _call(self, case: Case, substitute: dict[str, str] | None = None) -> CallOutcome:
+        key = case.call_key if substitute is None else f"{case.call_key}+{sorted(substitute)}"
+        if key not in self._calls:
+            self._calls[key] = self.child.call(
+                case.function,
+                case.args,
+                case.kwargs,
+                n_outputs=case.n_outputs,
+                timeout=self.spec.call_timeout_s,
+                substitute=substitute,
+            )
+        return self._calls[key]
+
+    def _verdict(self, case: Case) -> _Verdict:
+        outcome = self._call(case)
+        if outcome.status != "ok":
+            return _Verdict(_harness_failure(case, outcome, self.lang, self.spec.call_timeout_s))
+        checked = run_check(
+            case.check, case.expected, outcome.value, tolerance=case.tolerance, lang=self.lang
+        )
+        if checked.passed and case.time_limit is not None and outcome.elapsed > case.time_limit:
+            text = msg("too_slow", self.lang, seconds=outcome.elapsed)
+            return _Verdict(_fail("too_slow", text), elapsed=outcome.elapsed)
+        found = [] if checked.passed else diagnose(case, outcome.value, self.catalog)
+        return _Verdict(checked, found, outcome.elapsed)
+
+    def _explain_dependencies(self, cases: list[Case], verdicts: dict[str, _Verdict]) -> None:
+        """A part wrong only through a wrong helper (sigmoidGradient, say) is told so."""
+        failed_functions = {
+            c.function for c in cases if not verdicts[c.case_id].outcome.passed
+        } & SUBSTITUTABLE
+        for case in cases:
+            verdict = verdicts[case.case_id]
+            part = self.spec.part(case.part)
+            deps = [self.spec.part(d).function for d in part.depends_on]
+            broken = [f for f in deps if f in failed_functions]
+            if verdict.outcome.passed or verdict.outcome.category != "wrong_value" or not broken:
+                continue
+            retry = self._call(case, substitute={f: f for f in broken})
+            if (
+                retry.status == "ok"
+                and run_check(
+                    case.check, case.expected, retry.value, tolerance=case.tolerance
+                ).passed
+            ):
+                note = msg("dependency", self.lang, dep=broken[0])
+                notes = self.part_notes.setdefault(case.part, [])
+                if note not in notes:
+                    notes.append(note)
+
+
+def _load_detail(loaded: CallOutcome) -> str:
+    """Import-time failures carry no hidden data (no case has run yet), so the text is shown."""
+    if loaded.status == "exception":
+        return f"{loaded.error_type}: {loaded.error_message or ''}".strip().rstrip(":")
+    return loaded.error_type or loaded.status
+
+
+def _fail(category: str, public: str, hidden: str | None = None) -> CheckOutcome:
+    return CheckOutcome(False, category, 0.0, public, public if hidden is None else hidden)
+
+
+def _failure(category: str, text: str) -> _Verdict:
+    return _Verdict(_fail(category, text))
+
+
+def _harness_failure(case: Case, out: CallOutcome, lang: str, timeout: float) -> CheckOutcome:
+    status, etype = out.status, out.error_type or "Exception"
+    if status == "exception" and etype == "NotImplementedError":
+        return _fail("not_implemented", msg("not_implemented", lang))
+    if status == "exception":
+        public = msg("exception_public", lang, etype=etype, emsg=out.error_message or "")
+        return _fail("exception", public, msg("exception", lang, etype=etype))
+    if status in ("missing_function", "not_callable"):
+        return _fail(status, msg(status, lang, function=case.function))
+    if status == "timeout":
+        return _fail("timeout", msg("timeout", lang, seconds=timeout))
+    if status == "bad_result":
+        if (out.error_type or "").startswith("arity"):
+            return _fail("wrong_type", msg("wrong_arity", lang, n=case.n_outputs))
+        return _fail("wrong_type", msg("bad_result", lang, detail=out.error_type or "?"))
+    if status == "budget_exhausted":
+        return _fail(status, msg(status, lang))
+    if status in ("crash", "load_failed"):
+        return _fail("crash", msg("crash", lang))
+    return _fail("protocol_error", msg("protocol_error", lang))
+
+
+# ---------------------------------------------------------------------------------------------
+# Results
+# ---------------------------------------------------------------------------------------------
+
+
+def _case_result(case: Case, verdict: _Verdict, lang: str) -> CaseResult:
+    o = verdict.outcome
+    tags = [m.tag for m in verdict.misconceptions]
+    message = o.message(case.hidden)
+    if verdict.misconceptions:
+        titles = "; ".join(m.title_in(lang) for m in verdict.misconceptions)
+        message = f"{message}. {msg('misconception', lang, name=titles)}"
+    return CaseResult(
+        case_id=case.case_id,
+        visibility=case.visibility,
+        label=case.label,
+        passed=o.passed,
+        fraction=max(0.0, min(1.0, o.fraction)),
+        category=o.category,
+        message=message,
+        misconceptions=tags,
+        elapsed=round(verdict.elapsed, 6),
+    )
+
+
+def _part_result(
+    part: PartSpec,
+    results: dict[str, CaseResult],
+    cases: list[Case],
+    lang: str,
+    notes: dict[str, list[str]] | None = None,
+) -> PartResult:
+    mine = [results[c.case_id] for c in cases if c.part == part.id]
+    tags = sorted({t for r in mine for t in r.misconceptions})
+    return PartResult(
+        part=part.id,
+        title=part.title_in(lang),
+        points=part.points,
+        score=part_score(part.points, [r.fraction for r in mine]),
+        cases=mine,
+        misconceptions=tags,
+        notes=list((notes or {}).get(part.id, [])),
+    )

@@ -1,0 +1,145 @@
+"""Bilingual (en/zh) feedback strings.
+
+Every student-facing sentence the grader writes comes from here, so the two languages stay in step
+and the hidden-case wording (which must never carry values) is reviewed in one place.
+"""
+
+from __future__ import annotations
+
+LANGS = ("en", "zh")
+
+_MESSAGES: dict[str, dict[str, str]] = {
+    # -- case outcomes -------------------------------------------------------------------------
+    "passed": {"en": "passed", "zh": "通过"},
+    "wrong_value": {"en": "{what} is incorrect", "zh": "{what}的数值不正确"},
+    "wrong_value_public": {
+        "en": "{what} is incorrect: expected {expected}, got {received} (max abs error {err})",
+        "zh": "{what}的数值不正确：期望 {expected}，实际得到 {received}（最大绝对误差 {err}）",
+    },
+    "wrong_shape": {
+        "en": "{what} has shape {received}, expected {expected}",
+        "zh": "{what}的形状为 {received}，期望 {expected}",
+    },
+    "wrong_shape_hidden": {
+        "en": "{what} has the wrong shape {received}",
+        "zh": "{what}的形状 {received} 不正确",
+    },
+    "wrong_size": {
+        "en": "{what} must be a single number, got an array of shape {received}",
+        "zh": "{what}应该是一个数，实际得到形状为 {received} 的数组",
+    },
+    "not_finite": {
+        "en": "{what} contains NaN or inf",
+        "zh": "{what}含有 NaN 或 inf",
+    },
+    "not_integer": {
+        "en": "{what} must hold integer labels 0..K-1",
+        "zh": "{what}应为 0..K-1 的整数标签",
+    },
+    "exception": {
+        "en": "raised {etype}",
+        "zh": "抛出了 {etype} 异常",
+    },
+    "exception_public": {
+        "en": "raised {etype}: {emsg}",
+        "zh": "抛出了 {etype} 异常：{emsg}",
+    },
+    "not_implemented": {
+        "en": "not implemented yet (raises NotImplementedError)",
+        "zh": "尚未实现（抛出 NotImplementedError）",
+    },
+    "missing_function": {
+        "en": "function {function}() is not defined in the submission",
+        "zh": "提交中没有定义函数 {function}()",
+    },
+    "not_callable": {
+        "en": "{function} is defined but is not a function",
+        "zh": "{function} 已定义，但不是函数",
+    },
+    "timeout": {
+        "en": "time limit exceeded ({seconds:g} s)",
+        "zh": "超出时间限制（{seconds:g} 秒）",
+    },
+    "crash": {
+        "en": "the submission's process crashed or exited",
+        "zh": "提交的进程崩溃或退出",
+    },
+    "bad_result": {
+        "en": "returned something that is not an array of numbers ({detail})",
+        "zh": "返回值不是数值数组（{detail}）",
+    },
+    "wrong_arity": {
+        "en": "must return {n} values, e.g. (J, grad)",
+        "zh": "应返回 {n} 个值，例如 (J, grad)",
+    },
+    "protocol_error": {
+        "en": "invalid response from the submission's process",
+        "zh": "提交的进程返回了无效的响应",
+    },
+    "budget_exhausted": {
+        "en": "not run: the submission used up its total time budget",
+        "zh": "未运行：提交已用完总时间预算",
+    },
+    "too_slow": {
+        "en": "correct values, but far too slow ({seconds:.2f} s): this looks like finite differences, "
+        "not backpropagation",
+        "zh": "数值正确，但太慢（{seconds:.2f} 秒）：这看起来是数值差分，而不是反向传播",
+    },
+    "load_failed": {
+        "en": "the submission could not be loaded: {detail}",
+        "zh": "无法加载提交：{detail}",
+    },
+    # -- property checks ------------------------------------------------------------------------
+    "init_out_of_range": {
+        "en": "weights must lie in [-epsilon_init, epsilon_init]",
+        "zh": "权重必须位于 [-epsilon_init, epsilon_init] 区间内",
+    },
+    "init_not_spread": {
+        "en": "weights do not look uniform on [-epsilon_init, epsilon_init] (all equal, one-sided or "
+        "too narrow)",
+        "zh": "权重看起来不是 [-epsilon_init, epsilon_init] 上的均匀分布（全部相同、只在一侧或范围过窄）",
+    },
+    "history_length": {
+        "en": "J_history must have num_iters = {n} entries, got {got}",
+        "zh": "J_history 应有 num_iters = {n} 个元素，实际 {got} 个",
+    },
+    # -- diagnosis ------------------------------------------------------------------------------
+    "misconception": {
+        "en": "your answer matches a known mistake: {name}",
+        "zh": "你的答案与一个常见错误一致：{name}",
+    },
+    "dependency": {
+        "en": "this part is wrong only because {dep}() is wrong: with a correct {dep}() it passes",
+        "zh": "此部分出错只是因为 {dep}() 有误：换成正确的 {dep}() 后即可通过",
+    },
+    # -- whole submission -----------------------------------------------------------------------
+    "part_passed": {"en": "all cases passed", "zh": "全部用例通过"},
+    "demo_secret": {
+        "en": "hidden cases use the built-in demo secret; set BPGRADE_SECRET for real grading",
+        "zh": "隐藏用例使用内置的演示密钥；正式评分请设置 BPGRADE_SECRET",
+    },
+}
+
+NAMES = {
+    "J": {"en": "the cost J", "zh": "代价 J"},
+    "grad": {"en": "the gradient", "zh": "梯度"},
+    "result": {"en": "the result", "zh": "返回值"},
+    "labels": {"en": "the predicted labels", "zh": "预测标签"},
+    "params": {"en": "the final parameters", "zh": "最终参数"},
+    "J_history": {"en": "J_history", "zh": "J_history"},
+    "weights": {"en": "the weights", "zh": "权重"},
+}
+
+
+def msg(key: str, lang: str = "en", **fields: object) -> str:
+    """Return the message ``key`` in ``lang`` (falling back to English), formatted with ``fields``."""
+    table = _MESSAGES[key]
+    return table.get(lang, table["en"]).format(**fields)
+
+
+def name(key: str, lang: str = "en") -> str:
+    """The display name of an output (``"J"``, ``"grad"``, ...) in ``lang``."""
+    table = NAMES.get(key)
+    if table is None:
+        return key
+    return table.get(lang, table["en"])

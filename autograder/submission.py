@@ -1,0 +1,214 @@
+"""A submission on disk → the Python source the child will run.
+
+Accepted: a ``.py`` module, a Jupyter ``.ipynb`` notebook, or a folder holding exactly one of them
+(``nn.py`` / ``backprop.ipynb`` preferred). Everything else gets a :class:`SubmissionError` whose
+message says what is wrong, so a batch can record it and go on.
+
+Notebook policy: only definitions are graded. From the code cells we keep imports, ``def`` and
+``class`` statements and assignments that do not call functions the notebook itself defines; IPython
+magics and shell escapes are dropped, and so are bare expressions, loops, plots and training runs.
+A cell that does not parse is skipped with a warning. This keeps a 10-minute training cell from
+eating the grading budget, while helper constants such as ``input_layer_size = 400`` survive.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+MAX_BYTES = 5 * 1024 * 1024
+PREFERRED = ("nn.py", "backprop.ipynb", "submission.py", "submission.ipynb")
+
+
+class SubmissionError(ValueError):
+    """The submission cannot be turned into Python source; the message is safe to show."""
+
+
+@dataclass
+class Source:
+    """Python source ready for the child, plus what the conversion noticed."""
+
+    code: str
+    origin: Path
+    kind: str  # "module" | "notebook"
+    warnings: list[str] = field(default_factory=list)
+
+
+def load_source(path: str | Path) -> Source:
+    """Read a submission into Python source.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.py`` file, an ``.ipynb`` file, or a folder containing one.
+
+    Raises
+    ------
+    SubmissionError
+        Missing, empty, binary, non-UTF-8, too large, corrupt, or of an unsupported kind.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = _pick_from_folder(path)
+    if not path.is_file():
+        raise SubmissionError(f"submission not found: {path}")
+    suffix = path.suffix.lower()
+    if suffix not in (".py", ".ipynb"):
+        raise SubmissionError(
+            f"unsupported file type {suffix or '(none)'}: submit nn.py or a .ipynb"
+        )
+    text = _read_text(path)
+    if suffix == ".py":
+        return Source(text, path, "module")
+    code, warnings = notebook_to_source(text)
+    return Source(code, path, "notebook", warnings)
+
+
+def _pick_from_folder(folder: Path) -> Path:
+    for preferred in PREFERRED:
+        if (folder / preferred).is_file():
+            return folder / preferred
+    found = sorted(
+        p for p in folder.rglob("*") if p.suffix.lower() in (".py", ".ipynb") and p.is_file()
+    )
+    found = [p for p in found if ".ipynb_checkpoints" not in p.parts]
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise SubmissionError(f"folder {folder.name} holds no .py or .ipynb file")
+    names = ", ".join(p.name for p in found[:5])
+    raise SubmissionError(
+        f"folder {folder.name} holds several candidates ({names}); name one nn.py"
+    )
+
+
+def _read_text(path: Path) -> str:
+    size = path.stat().st_size
+    if size == 0:
+        raise SubmissionError(f"{path.name} is empty")
+    if size > MAX_BYTES:
+        raise SubmissionError(
+            f"{path.name} is {size / 2**20:.0f} MiB; the limit is {MAX_BYTES // 2**20} MiB"
+        )
+    data = path.read_bytes()
+    if b"\x00" in data:
+        raise SubmissionError(f"{path.name} is a binary file, not Python source")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SubmissionError(f"{path.name} is not valid UTF-8 (byte {exc.start})") from None
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebooks
+# ---------------------------------------------------------------------------------------------
+
+
+def notebook_to_source(text: str) -> tuple[str, list[str]]:
+    """Extract the gradable definitions of a notebook's code cells, in order."""
+    cells = _code_cells(text)
+    kept: list[str] = []
+    warnings: list[str] = []
+    defined: set[str] = set()
+    for number, cell in cells:
+        source = strip_magics(cell)
+        try:
+            tree = ast.parse(source)
+        except SyntaxError as exc:
+            warnings.append(
+                f"code cell {number} has a syntax error (line {exc.lineno}) and was skipped"
+            )
+            continue
+        defined |= _defined_functions(tree)
+        statements = [s for s in tree.body if _is_definition(s, defined)]
+        if statements:
+            kept.append(
+                f"# --- code cell {number} ---\n" + "\n".join(_render(s) for s in statements)
+            )
+    return "\n\n".join(kept) + "\n", warnings
+
+
+def _code_cells(text: str) -> list[tuple[int, str]]:
+    import nbformat
+
+    try:
+        nb = nbformat.reads(text, as_version=4)
+    except (json.JSONDecodeError, nbformat.reader.NotJSONError) as exc:
+        raise SubmissionError(f"the notebook is not valid JSON: {exc}") from None
+    except Exception as exc:  # nbformat raises several unrelated types for broken files
+        raise SubmissionError(f"the notebook cannot be read: {type(exc).__name__}") from None
+    cells = [c for c in nb.get("cells", []) if c.get("cell_type") == "code"]
+    return [(i + 1, _cell_source(c)) for i, c in enumerate(cells)]
+
+
+def _cell_source(cell) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
+
+
+def strip_magics(source: str) -> str:
+    """Drop IPython magics (``%``, ``%%``) and shell escapes (``!``); a cell magic drops the cell."""
+    lines = source.splitlines()
+    if lines and lines[0].lstrip().startswith("%%"):
+        return ""
+    return "\n".join("" if _is_magic(line) else line for line in lines)
+
+
+def _is_magic(line: str) -> bool:
+    stripped = line.lstrip()
+    return stripped.startswith(("%", "!")) or (
+        stripped.endswith("?") and not stripped.startswith("#")
+    )
+
+
+def _defined_functions(tree: ast.Module) -> set[str]:
+    return {s.name for s in tree.body if isinstance(s, (ast.FunctionDef, ast.AsyncFunctionDef))}
+
+
+def _is_definition(stmt: ast.stmt, notebook_functions: set[str]) -> bool:
+    if isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return True
+    if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        return True
+    if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+        return _is_constant_like(stmt, notebook_functions)
+    return False
+
+
+def _is_constant_like(stmt: ast.stmt, notebook_functions: set[str]) -> bool:
+    """No reference to the notebook's own functions, and calls only into numpy or math."""
+    for sub in ast.walk(stmt):
+        if isinstance(sub, ast.Name) and sub.id in notebook_functions:
+            return False
+        if isinstance(sub, ast.Call) and _root_name(sub.func) not in SAFE_CALL_ROOTS:
+            return False
+    return True
+
+
+SAFE_CALL_ROOTS = frozenset(
+    {"np", "numpy", "math", "float", "int", "list", "tuple", "range", "len"}
+)
+
+
+def _root_name(func: ast.expr) -> str | None:
+    while isinstance(func, ast.Attribute):
+        func = func.value
+    return func.id if isinstance(func, ast.Name) else None
+
+
+def _tolerant_import(stmt: ast.stmt) -> str:
+    """A notebook's imports may name plotting or data packages the grader does not ship."""
+    return f"try:\n    {ast.unparse(stmt)}\nexcept ImportError:\n    pass"
+
+
+def _render(stmt: ast.stmt) -> str:
+    if isinstance(stmt, (ast.Import, ast.ImportFrom)) and not _is_numpy_import(stmt):
+        return _tolerant_import(stmt)
+    return ast.unparse(stmt)
+
+
+def _is_numpy_import(stmt: ast.stmt) -> bool:
+    names = [a.name for a in stmt.names] if isinstance(stmt, ast.Import) else [stmt.module or ""]
+    return all(n.split(".")[0] == "numpy" for n in names)

@@ -1,0 +1,129 @@
+"""The check_* API: each received value is judged against the reference, with safe hidden messages."""
+
+import numpy as np
+import pytest
+
+from autograder.checks import (
+    check_array,
+    check_cost_and_gradient,
+    check_descent,
+    check_labels,
+    check_scalar,
+    check_uniform_init,
+    check_vector,
+)
+
+TOL = {"rtol": 1e-6, "atol": 1e-9}
+REF = np.array([[0.1, 0.2], [0.3, 0.4]])
+
+
+@pytest.mark.parametrize(
+    "data, category",
+    [
+        (REF.copy(), "passed"),
+        (REF + 1e-12, "passed"),
+        (REF + 1e-3, "wrong_value"),
+        (REF.T, "wrong_value"),
+        (REF.ravel(), "wrong_shape"),
+        (np.array([[np.nan, 0.2], [0.3, 0.4]]), "not_finite"),
+        (np.array([[np.inf, 0.2], [0.3, 0.4]]), "not_finite"),
+    ],
+)
+def test_check_array_categories(data, category):
+    assert check_array("g", REF, data, **TOL).category == category
+
+
+@pytest.mark.parametrize(
+    "data", [2.5, np.float64(2.5), np.array(2.5), np.array([2.5]), np.array([[2.5]])]
+)
+def test_check_scalar_accepts_every_scalar_form(data):
+    assert check_scalar("J", 2.5, data, **TOL).passed
+
+
+@pytest.mark.parametrize(
+    "data, category",
+    [(np.array([2.5, 2.5]), "wrong_shape"), (np.nan, "not_finite"), (2.6, "wrong_value")],
+)
+def test_check_scalar_rejects(data, category):
+    assert check_scalar("J", 2.5, data, **TOL).category == category
+
+
+VEC = np.arange(1.0, 7.0)
+
+
+@pytest.mark.parametrize("data", [VEC, VEC.reshape(-1, 1), VEC.reshape(1, -1)])
+def test_check_vector_accepts_octave_forms(data):
+    assert check_vector("grad", VEC, data, **TOL).passed
+
+
+@pytest.mark.parametrize("data", [VEC.reshape(2, 3), VEC[:5], np.zeros((6, 2))])
+def test_check_vector_rejects_other_shapes(data):
+    assert check_vector("grad", VEC, data, **TOL).category == "wrong_shape"
+
+
+def test_public_message_shows_expected_and_received_but_hidden_does_not():
+    out = check_array("g", REF, REF + 0.5, **TOL)
+    assert "0.1" in out.public_message and "0.6" in out.public_message
+    assert "0.1" not in out.hidden_message and "0.6" not in out.hidden_message
+
+
+def test_hidden_shape_message_never_states_the_expected_shape():
+    out = check_array("g", np.zeros((7, 11)), np.zeros((3, 3)), **TOL)
+    assert "(7, 11)" in out.public_message and "(7, 11)" not in out.hidden_message
+
+
+@pytest.mark.parametrize(
+    "data, passed",
+    [
+        (np.array([0.0, 2.0, 1.0]), True),
+        (np.array([[0.0], [2.0], [1.0]]), True),
+        (np.array([1.0, 3.0, 2.0]), False),  # 1-based labels
+        (np.array([0.0, 2.0, 1.5]), False),  # not integers
+    ],
+)
+def test_check_labels(data, passed):
+    assert check_labels("labels", np.array([0, 2, 1]), data).passed is passed
+
+
+@pytest.mark.parametrize(
+    "make, passed",
+    [
+        (lambda rng, s: rng.uniform(-0.12, 0.12, size=s), True),
+        (lambda rng, s: rng.uniform(0, 0.12, size=s), False),  # one-sided
+        (lambda rng, s: np.zeros(s), False),  # all zeros
+        (lambda rng, s: rng.uniform(-1, 1, size=s), False),  # out of range
+        (lambda rng, s: rng.uniform(-0.12, 0.12, size=(s[0], s[1] - 1)), False),  # no bias column
+        (lambda rng, s: rng.uniform(-0.01, 0.01, size=s), False),  # too narrow
+    ],
+)
+def test_check_uniform_init(make, passed):
+    shape = (25, 401)
+    data = make(np.random.default_rng(0), shape)
+    assert check_uniform_init("w", {"shape": shape, "epsilon": 0.12}, data).passed is passed
+
+
+def test_uniform_init_never_fails_a_correct_draw_over_many_seeds():
+    shape = (10, 31)  # the smallest hidden case: 310 values
+    outcomes = [
+        check_uniform_init(
+            "w",
+            {"shape": shape, "epsilon": 0.5},
+            np.random.default_rng(s).uniform(-0.5, 0.5, shape),
+        ).passed
+        for s in range(2000)
+    ]
+    assert all(outcomes)
+
+
+def test_cost_and_gradient_gives_partial_credit_for_the_right_half():
+    ref = (1.5, VEC)
+    only_cost = check_cost_and_gradient("r", ref, (np.array(1.5), VEC * 2), **TOL)
+    only_grad = check_cost_and_gradient("r", ref, (np.array(9.0), VEC), **TOL)
+    assert (only_cost.passed, only_cost.fraction) == (False, pytest.approx(0.4))
+    assert (only_grad.passed, only_grad.fraction) == (False, pytest.approx(0.6))
+
+
+def test_descent_checks_history_length():
+    ref = (VEC, np.arange(5.0))
+    out = check_descent("r", ref, (VEC, np.arange(6.0)), **TOL)
+    assert out.fraction == pytest.approx(0.5) and out.category == "wrong_shape"

@@ -1,0 +1,86 @@
+"""Turning files into source: what is accepted, what each broken input says, the notebook policy."""
+
+import json
+
+import nbformat
+import pytest
+
+from autograder.submission import SubmissionError, load_source, notebook_to_source
+
+
+def _notebook(*cells: str) -> str:
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    return nbformat.writes(nb)
+
+
+@pytest.mark.parametrize(
+    "name, content, fragment",
+    [
+        ("nn.py", b"", "empty"),
+        ("nn.py", b"\x00\x01\x02binary", "binary"),
+        ("nn.py", b"x = '\xff\xfe'", "UTF-8"),
+        ("nn.ipynb", b"{not json", "not valid JSON"),
+        ("nn.txt", b"print(1)", "unsupported file type"),
+        ("nn.ipynb", json.dumps({"cells": "oops"}).encode(), "notebook"),
+    ],
+)
+def test_broken_files_get_a_clear_message(tmp_path, name, content, fragment):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(SubmissionError, match=fragment):
+        load_source(path)
+
+
+def test_huge_file_is_refused_before_reading(tmp_path):
+    path = tmp_path / "nn.py"
+    with path.open("wb") as f:
+        f.truncate(100 * 2**20)
+    with pytest.raises(SubmissionError, match="MiB"):
+        load_source(path)
+
+
+@pytest.mark.parametrize("files, fragment", [([], "no .py"), (["a.py", "b.py"], "several")])
+def test_folder_must_hold_one_candidate(tmp_path, files, fragment):
+    for f in files:
+        (tmp_path / f).write_text("x = 1\n")
+    with pytest.raises(SubmissionError, match=fragment):
+        load_source(tmp_path)
+
+
+def test_folder_prefers_nn_py(tmp_path):
+    (tmp_path / "helper.py").write_text("x = 1\n")
+    (tmp_path / "nn.py").write_text("y = 2\n")
+    assert load_source(tmp_path).code == "y = 2\n"
+
+
+def test_notebook_keeps_definitions_and_drops_runs():
+    text = _notebook(
+        "import numpy as np\n%matplotlib inline\n!pip install foo",
+        "def sigmoid(z):\n    return 1 / (1 + np.exp(-z))",
+        "input_layer_size = 400\nz = np.array([1.0, 2.0])",
+        "for i in range(10**9):\n    pass",
+        "theta = sigmoid(z)\nprint(theta)",
+        "from scipy import optimize\nres = optimize.minimize(sigmoid, 0)",
+        "%%time\ndef never(): pass",
+    )
+    code, warnings = notebook_to_source(text)
+    namespace: dict = {}
+    exec(code, namespace)
+    assert callable(namespace["sigmoid"]) and namespace["input_layer_size"] == 400
+    assert "range(10 ** 9)" not in code and "theta" not in code and "minimize" not in code
+    assert "never" not in namespace and warnings == []
+
+
+def test_notebook_cell_with_syntax_error_is_skipped_with_warning():
+    code, warnings = notebook_to_source(_notebook("def f(:\n  pass", "def g():\n    return 1"))
+    assert "def g" in code and warnings and "cell 1" in warnings[0]
+
+
+def test_notebook_tolerates_missing_plotting_imports():
+    code, _ = notebook_to_source(
+        _notebook("import matplotlib_that_does_not_exist as plt\ndef f():\n    return 1")
+    )
+    namespace: dict = {}
+    exec(code, namespace)
+    assert namespace["f"]() == 1
