@@ -187,7 +187,11 @@ class _Grader:
         self._calls: dict[str, CallOutcome] = {}
 
     def run(self, cases: list[Case]) -> tuple[dict[str, CaseResult], str, str | None]:
-        limits = Limits(time_budget=self.spec.time_budget_s, load_timeout=self.spec.load_timeout_s)
+        limits = Limits(
+            total_budget=self.spec.time_budget_s,
+            load_timeout=self.spec.load_timeout_s,
+            call_timeout=self.spec.call_timeout_s,
+        )
         with SandboxedSubmission(
             self.source.code, filename=self.spec.module_name, tier=self.tier, limits=limits
         ) as child:
@@ -327,7 +331,7 @@ def _part_result(
     notes: dict[str, list[str]] | None = None,
 ) -> PartResult:
     mine = [results[c.case_id] for c in cases if c.part == part.id]
-    tags = sorted({t for r in mine for t in r.misconceptions})
+    tags = _part_misconceptions(mine)
     return PartResult(
         part=part.id,
         title=part.title_in(lang),
@@ -336,4 +340,23 @@ def _part_result(
         cases=mine,
         misconceptions=tags,
         notes=list((notes or {}).get(part.id, [])),
+    )
+
+
+def _part_misconceptions(results: list[CaseResult]) -> list[str]:
+    """The mistakes a part names: those not merely coincidental on a few of its cases.
+
+    On a small case two mistakes can give the same value (1-based labels and a flipped sigmoid agree
+    when K = 2 and every prediction is 0). A tag whose matched cases are a strict subset of another
+    tag's is such a coincidence and is left to the case it matched; tags matching the same cases are
+    genuinely indistinguishable and both stay.
+    """
+    matched: dict[str, set[str]] = {}
+    for r in results:
+        for tag in r.misconceptions:
+            matched.setdefault(tag, set()).add(r.case_id)
+    return sorted(
+        tag
+        for tag, ids in matched.items()
+        if not any(ids < other for t, other in matched.items() if t != tag)
     )

@@ -5,8 +5,10 @@ Accepted: a ``.py`` module, a Jupyter ``.ipynb`` notebook, or a folder holding e
 message says what is wrong, so a batch can record it and go on.
 
 Notebook policy: only definitions are graded. From the code cells we keep imports, ``def`` and
-``class`` statements and assignments that do not call functions the notebook itself defines; IPython
-magics and shell escapes are dropped, and so are bare expressions, loops, plots and training runs.
+``class`` statements, and assignments that call nothing but numpy/math and never name a function the
+notebook defines; IPython magics and shell escapes are dropped, and so are bare expressions, loops,
+plots and training runs. Kept imports of packages the grader lacks, and kept assignments that fail,
+are skipped silently (each is wrapped in ``try``).
 A cell that does not parse is skipped with a warning. This keeps a 10-minute training cell from
 eating the grading budget, while helper constants such as ``input_layer_size = 400`` survive.
 """
@@ -198,14 +200,19 @@ def _root_name(func: ast.expr) -> str | None:
     return func.id if isinstance(func, ast.Name) else None
 
 
-def _tolerant_import(stmt: ast.stmt) -> str:
-    """A notebook's imports may name plotting or data packages the grader does not ship."""
-    return f"try:\n    {ast.unparse(stmt)}\nexcept ImportError:\n    pass"
+def _tolerant(stmt: ast.stmt, errors: str) -> str:
+    body = ast.unparse(stmt).replace("\n", "\n    ")
+    return f"try:\n    {body}\nexcept {errors}:\n    pass"
 
 
 def _render(stmt: ast.stmt) -> str:
+    """Imports of plotting or data packages the grader does not ship, and assignments that read
+    names from dropped cells (``X = digits.data`` after ``digits = load_digits()``), must not
+    stop the definitions around them from loading."""
     if isinstance(stmt, (ast.Import, ast.ImportFrom)) and not _is_numpy_import(stmt):
-        return _tolerant_import(stmt)
+        return _tolerant(stmt, "ImportError")
+    if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+        return _tolerant(stmt, "Exception")
     return ast.unparse(stmt)
 
 

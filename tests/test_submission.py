@@ -84,3 +84,15 @@ def test_notebook_tolerates_missing_plotting_imports():
     namespace: dict = {}
     exec(code, namespace)
     assert namespace["f"]() == 1
+
+
+def test_notebook_assignment_reading_a_dropped_name_does_not_break_loading():
+    text = _notebook(
+        "from sklearn.datasets import load_digits\ndigits = load_digits()",
+        "X, y = digits.data / 16.0, digits.target",
+        "def f():\n    return 2",
+    )
+    code, _ = notebook_to_source(text)
+    namespace: dict = {}
+    exec(code, namespace)
+    assert namespace["f"]() == 2 and "X" not in namespace

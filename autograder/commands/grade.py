@@ -8,7 +8,7 @@ from pathlib import Path
 from autograder.cli import GraderError
 from autograder.commands.common import add_grading_options, dump_json, spec_from, write_atomic
 from autograder.grading import grade_submission
-from autograder.harness.sandbox import SandboxUnavailable
+from autograder.harness.sandbox import SandboxError
 from autograder.report import to_gradescope, to_text
 
 
@@ -28,7 +28,7 @@ def run(args: argparse.Namespace) -> int:
         report = grade_submission(
             args.submission, student_id=args.student_id, spec=spec, lang=args.lang, tier=args.tier
         )
-    except SandboxUnavailable as exc:
+    except SandboxError as exc:
         raise GraderError(f"cannot sandbox student code: {exc}") from None
     text = dump_json(to_gradescope(report)) if args.format == "json" else to_text(report) + "\n"
     if args.out:
