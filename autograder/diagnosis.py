@@ -4,7 +4,9 @@ A homework ships a catalogue of :class:`Misconception` records. Each is a small 
 reference that computes what a submission with that one bug would return on a case's inputs. When a
 case fails, every variant for its part is checked against the student's value with the part's own
 check and tolerance; a match names the mistake. Variants read only the case's trusted inputs, so
-naming a mistake on a hidden case reveals no expected value.
+naming a mistake on a hidden case reveals no expected value. For checks that score a tuple in halves
+(``cost_and_gradient``, ``descent``) each half is matched on its own, so two mistakes in one call
+(one in J, one in the gradient) are both named; see :func:`variant_matches`.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from autograder.cases import Case
-from autograder.checks import run_check
+from autograder.checks import check_scalar, check_vector, run_check
 
 
 @dataclass(frozen=True)
@@ -78,4 +82,79 @@ def _matches(mc: Misconception, case: Case, value: Any) -> bool:
     if mc.matcher is not None:
         return bool(mc.matcher(case, value))
     alt = mc.variant(case) if mc.variant is not None else None
-    return alt is not None and run_check(case.check, alt, value, tolerance=case.tolerance).passed
+    return variant_matches(case, alt, value)
+
+
+# Checks that grade a tuple in independently scored halves: half i is element i, judged by the check
+# function given. A mistake may explain one half while a second mistake spoils the other (J not divided
+# by m *and* the bias regularized in the gradient), so each half is matched on its own.
+COMPONENTS: dict[str, tuple[Callable[..., Any], ...]] = {
+    "cost_and_gradient": (check_scalar, check_vector),
+    "descent": (check_vector, check_vector),
+}
+
+# Checks that judge only one element of a tuple value (nnCost and nnGrad share one call's (J, grad)).
+LOOKS_AT = {"cost": 0, "gradient": 1}
+
+
+def variant_matches(case: Case, alt: Any, value: Any) -> bool:
+    """Whether the student's ``value`` is what the mistake computing ``alt`` would return.
+
+    For a single-value check: ``value`` passes the case's check against ``alt``. For a check in
+    :data:`COMPONENTS`: the variant reproduces at least one half the student got wrong, and agrees
+    with the student on every half the student got right (so a mistake that would also have spoiled
+    a correct half is not blamed).
+
+    Parameters
+    ----------
+    case : Case
+    alt : object or None
+        The variant's value, shaped like ``case.expected``; ``None`` matches nothing.
+    value : object
+        What the student returned.
+    """
+    if alt is None:
+        return False
+    tol = case.tolerance
+    halves = COMPONENTS.get(case.check)
+    if halves is None:
+        k = LOOKS_AT.get(case.check)
+        near = _close(alt, value, tol) if k is None else _close(alt[k], value[k], tol)
+        return near and run_check(case.check, alt, value, tolerance=tol).passed
+    explained = False
+    for i, check in enumerate(halves):
+        student_right = _agrees(check, case.expected[i], value[i], tol)
+        variant_agrees = _agrees(check, alt[i], value[i], tol)
+        if student_right and not variant_agrees:
+            return False
+        explained = explained or (variant_agrees and not student_right)
+    return explained
+
+
+def _agrees(check: Callable[..., Any], ref: Any, data: Any, tol: dict) -> bool:
+    return _close(ref, data, tol) and check("", ref, data, **tol).passed
+
+
+def _close(ref: Any, data: Any, tol: dict) -> bool:
+    """A cheap necessary condition for any check to pass: same number of values, all close.
+
+    Most variants are far from the student's value; rejecting them here skips the check's failure
+    path, which renders both arrays for its (unused) public message.
+    """
+    if isinstance(ref, tuple):
+        return (
+            isinstance(data, tuple)
+            and len(data) == len(ref)
+            and all(_close(r, d, tol) for r, d in zip(ref, data, strict=True))
+        )
+    if isinstance(ref, dict):  # property checks (uniform_init) carry no comparable value
+        return True
+    try:
+        r = np.asarray(ref, dtype=float).ravel()
+        d = np.asarray(data, dtype=float).ravel()
+    except (TypeError, ValueError):
+        return True  # let the check itself decide
+    if r.size != d.size:
+        return False
+    with np.errstate(invalid="ignore"):
+        return bool(np.allclose(d, r, rtol=tol["rtol"], atol=tol["atol"], equal_nan=False))

@@ -8,11 +8,13 @@ always occur. Hidden labels name the kind of case, never its values.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
-from autograder.harness.runner import CallableSpec
 
 import bpnet_ref as ref
 from autograder.cases import PUBLIC, CaseDraft
+from autograder.harness.runner import CallableSpec
 
 # ---------------------------------------------------------------------------------------------
 # Shared helpers
@@ -81,7 +83,14 @@ def _z_cases(rng, visibility: str, count: int, fn) -> list[CaseDraft]:
     kinds = [
         (lambda: rng.normal(0, 3, size=int(rng.integers(3, 9))), "vector"),
         (lambda: rng.normal(0, 3, size=tuple(rng.integers(2, 6, size=2))), "matrix"),
-        (lambda: rng.choice([-1, 1], size=7) * rng.uniform(30, 700, size=7), "large |z|"),
+        # Large |z| (overflow in a naive exp), mixed with moderate z: on large |z| alone g'(z) < 1e-13,
+        # below atol, so an all-zeros sigmoidGradient would pass.
+        (
+            lambda: np.concatenate(
+                [rng.choice([-1, 1], size=7) * rng.uniform(30, 700, size=7), rng.normal(0, 2, 3)]
+            ),
+            "large |z|",
+        ),
         (lambda: np.array(float(rng.normal(0, 2))), "0-d scalar"),
     ]
     drafts = []
@@ -151,7 +160,12 @@ _HIDDEN_3_LAYER = [
 ]
 
 
-def nn_cost_cases(rng, visibility, count):
+def nn_cost_cases(rng, visibility, count, *, timed=False):
+    """nnCostFunction's cases; the last hidden one is the large speed case (timed only if ``timed``).
+
+    nnCost and nnGrad draw the same cases from the same seed, so they share one call per case; only
+    nnGrad's copy of the speed case carries the time limit (a slow *gradient* is the mistake).
+    """
     if visibility == PUBLIC:
         drafts = []
         for lam in (0.0, 4.0):
@@ -161,7 +175,7 @@ def nn_cost_cases(rng, visibility, count):
             )
         return drafts[:count]
     drafts = []
-    for i in range(count):
+    for i in range(count - 1):
         (m_lo, m_hi), Ks, reg, label, column = _pick(_HIDDEN_3_LAYER, i)
         sizes = [int(rng.integers(2, 9)), int(rng.integers(2, 8)), int(rng.choice(Ks))]
         m = int(rng.integers(m_lo, m_hi + 1))
@@ -170,7 +184,70 @@ def nn_cost_cases(rng, visibility, count):
         y = _labels(rng, m, sizes[-1], column)
         lam = round(float(rng.uniform(0.3, 3.0)), 3) if reg else 0.0
         drafts.append(_three_layer_draft(nn, sizes, X, y, lam, f"hidden: {label}"))
-    return drafts
+    return drafts + [_speed_draft(rng, SPEED_3_LAYER, timed, three_layer=True)]
+
+
+def nn_grad_cases(rng, visibility, count):
+    """nnGrad: nnCost's cases, with the speed case timed."""
+    return nn_cost_cases(rng, visibility, count, timed=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# The speed case: backpropagation, not finite differences
+# ---------------------------------------------------------------------------------------------
+
+# Finite differences need 2N cost evaluations, each 60–350 µs in a student's numpy code (N ≈ 4,600
+# and 3,300 weights here): 0.4–3 s, inside the 5 s call timeout (beyond it the case is a timeout,
+# which loses the points all the same). Backprop needs one forward and one backward pass: the
+# reference takes ~0.3 ms, a vectorized or per-example-loop submission ~1–5 ms, pure-Python scalar
+# loops ~20 ms. The limit sits between the two worlds, with a margin of 10x on the correct side.
+SPEED_3_LAYER = [180, 24, 10]
+SPEED_DEEP = [100, 25, 20, 10]
+SPEED_M = 8
+SPEED_FLOOR_S = 0.25  # never stricter than this, whatever the reference's speed
+SPEED_FACTOR = 50  # × the reference's own time on the case, for a slow or loaded grading machine
+
+
+def _speed_draft(rng, sizes: list[int], timed: bool, three_layer: bool) -> CaseDraft:
+    """A large network with few examples: cheap for backprop, ruinous for finite differences.
+
+    Inputs look like ex4's: pixel-like X in [0, 1] and small weights (like randInitializeWeights),
+    so no output saturates and a student's plain ``log(h)`` stays finite.
+    """
+    nn = _random_net(rng, sizes, scale=0.1)
+    X = rng.uniform(0.0, 1.0, size=(SPEED_M, sizes[0]))
+    y = _labels(rng, SPEED_M, sizes[-1], column=False)
+    lam = round(float(rng.uniform(0.3, 3.0)), 3)
+    label = "hidden: large network" + (
+        ", timed (backpropagation, not finite differences)" if timed else ""
+    )
+    if three_layer:
+        draft = _three_layer_draft(nn, sizes, X, y, lam, label)
+    else:
+        J, grad = ref.nn_cost_function(nn, sizes, X, y, lam)
+        draft = CaseDraft(
+            args=[nn, list(sizes), X, y, lam],
+            expected=(J, grad),
+            label=label,
+            n_outputs=2,
+            context=_net_context(sizes, nn, X, y, lam),
+        )
+    if timed:
+        draft.time_limit = max(
+            SPEED_FLOOR_S, SPEED_FACTOR * _reference_seconds(nn, sizes, X, y, lam)
+        )
+    return draft
+
+
+def _reference_seconds(nn, sizes, X, y, lam, repeats: int = 5) -> float:
+    """Best-of-``repeats`` wall time of the reference on the case (after one warm-up call)."""
+    ref.nn_cost_function(nn, sizes, X, y, lam)
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        ref.nn_cost_function(nn, sizes, X, y, lam)
+        best = min(best, time.perf_counter() - start)
+    return best
 
 
 # ---------------------------------------------------------------------------------------------
@@ -209,12 +286,12 @@ def deep_cases(rng, visibility, count):
         rng = np.random.default_rng(4)
         return [_deep_draft(rng, [3, 5, 4, 3], 1.0, 5, "4-layer 3-5-4-3, m=5, λ=1")][:count]
     drafts = []
-    for i in range(count):
+    for i in range(count - 1):
         sizes, reg, label = _pick(_HIDDEN_DEEP, i)
         lam = round(float(rng.uniform(0.3, 3.0)), 3) if reg else 0.0
         m = int(rng.integers(1 if i == 3 else 3, 10))
         drafts.append(_deep_draft(rng, _jitter(rng, sizes), lam, m, f"hidden: {label}"))
-    return drafts
+    return drafts + [_speed_draft(rng, SPEED_DEEP, timed=True, three_layer=False)]
 
 
 def squared_error_delta_cases(rng, visibility, count):
