@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.special import expit
 
 from .activations import ignore_underflow
+from .activations import sigmoid as expit
 from .params import _split, layer_shapes, n_params
 from .validation import (
     check_lambda,

@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.optimize
 from numpy.typing import ArrayLike
 
 from .network import _cost_grad, _hidden_and_output
@@ -194,6 +193,8 @@ def _scipy_minimize(f, w0, method, max_iter, tol, callback):
             callback(len(history) - 1, J, xk.copy())
 
     scipy_method = {"cg": "CG", "l-bfgs-b": "L-BFGS-B"}[method]
+    import scipy.optimize  # only the cg and l-bfgs-b paths need scipy (a slow import)
+
     res = scipy.optimize.minimize(
         fun, w0, jac=True, method=scipy_method, tol=tol,
         options={"maxiter": max_iter}, callback=on_iteration,
