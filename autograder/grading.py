@@ -8,7 +8,7 @@ message may reveal.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -121,16 +121,20 @@ def grade_submission(
     warnings = [msg("demo_secret", lang)] if is_demo and HIDDEN in visibility else []
     wanted = list(parts) if parts is not None else None
     part_specs = [p for p in spec.parts if wanted is None or p.id in wanted]
-    cases = build_cases(
-        spec, secret=secret_bytes, student_id=student_id, visibility=visibility, parts=wanted
-    )
+
+    def make_cases() -> list[Case]:
+        return build_cases(
+            spec, secret=secret_bytes, student_id=student_id, visibility=visibility, parts=wanted
+        )
+
     try:
         source = load_source(path)
     except SubmissionError as exc:
+        cases = make_cases()
         return _broken(spec, part_specs, cases, str(path), student_id, str(exc), lang, started)
     warnings += source.warnings
     grader = _Grader(spec, source, lang, tier, load_catalog(spec.misconceptions_module))
-    results, tier_used, load_error = grader.run(cases)
+    cases, results, tier_used, load_error = grader.run(make_cases)
     report_parts = [_part_result(p, results, cases, lang, grader.part_notes) for p in part_specs]
     return GradeReport(
         student_id=student_id,
@@ -185,8 +189,12 @@ class _Grader:
         self.warnings: list[str] = []
         self.part_notes: dict[str, list[str]] = {}
         self._calls: dict[str, CallOutcome] = {}
+        self._hung: set[str] = set()
 
-    def run(self, cases: list[Case]) -> tuple[dict[str, CaseResult], str, str | None]:
+    def run(
+        self, make_cases: Callable[[], list[Case]]
+    ) -> tuple[list[Case], dict[str, CaseResult], str, str | None]:
+        """Start the child, build the cases while it boots, then run them all."""
         limits = Limits(
             total_budget=self.spec.time_budget_s,
             load_timeout=self.spec.load_timeout_s,
@@ -196,6 +204,9 @@ class _Grader:
             self.source.code, filename=self.spec.module_name, tier=self.tier, limits=limits
         ) as child:
             self.child = child
+            child.start()
+            cases = make_cases()
+            self.warnings += child.warnings
             loaded = child.load()
             if loaded.status != "ok":
                 detail = _load_detail(loaded)
@@ -204,14 +215,18 @@ class _Grader:
                     c.case_id: _case_result(c, _failure("load_failed", text), self.lang)
                     for c in cases
                 }
-                return failed, child.tier, detail
+                return cases, failed, child.tier, detail
             verdicts = {c.case_id: self._verdict(c) for c in cases}
             self._explain_dependencies(cases, verdicts)
             results = {c.case_id: _case_result(c, verdicts[c.case_id], self.lang) for c in cases}
-            return results, child.tier, None
+            return cases, results, child.tier, None
 
     def _call(self, case: Case, substitute: dict[str, str] | None = None) -> CallOutcome:
         key = case.call_key if substitute is None else f"{case.call_key}+{sorted(substitute)}"
+        if key not in self._calls and case.function in self._hung:
+            # One timeout per function: a hanging function must not spend the budget that the
+            # other parts need, so its later cases are marked without running.
+            return CallOutcome("timeout", error_type="timeout", error_message="skipped")
         if key not in self._calls:
             self._calls[key] = self.child.call(
                 case.function,
@@ -221,6 +236,8 @@ class _Grader:
                 timeout=self.spec.call_timeout_s,
                 substitute=substitute,
             )
+            if self._calls[key].status == "timeout":
+                self._hung.add(case.function)
         return self._calls[key]
 
     def _verdict(self, case: Case) -> _Verdict:
@@ -230,9 +247,9 @@ class _Grader:
         checked = run_check(
             case.check, case.expected, outcome.value, tolerance=case.tolerance, lang=self.lang
         )
-        if checked.passed and case.time_limit is not None and outcome.elapsed > case.time_limit:
-            text = msg("too_slow", self.lang, seconds=outcome.elapsed)
-            return _Verdict(_fail("too_slow", text), elapsed=outcome.elapsed)
+        if checked.passed and case.time_limit is not None and outcome.wall > case.time_limit:
+            text = msg("too_slow", self.lang, seconds=outcome.wall)
+            return _Verdict(_fail("too_slow", text), elapsed=outcome.wall)
         found = [] if checked.passed else diagnose(case, outcome.value, self.catalog)
         return _Verdict(checked, found, outcome.elapsed)
 

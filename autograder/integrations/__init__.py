@@ -1,0 +1,2 @@
+"""Bridges to grading platforms: Gradescope's autograder.zip, GitHub Classroom's workflow, and
+nbgrader / otter-grader exports."""

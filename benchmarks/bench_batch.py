@@ -1,0 +1,137 @@
+"""Benchmark ``bpgrade grade-all``: a synthetic class of mixed submissions, graded with ``--jobs 2``.
+
+Run from the repository root (after ``bpgrade setup``):
+
+    python3 benchmarks/bench_batch.py [--n 500] [--jobs 2] [--pool process|thread|both]
+                                      [--out bench-out/batch.json]
+
+The class (``tests/batch/classmix.py``) is mostly correct and buggy submissions (modules,
+notebooks, folders) with ~2% hostile (infinite loops at import and in a function, sys.exit,
+os._exit, output flood, memory hog, faked scores) and ~2% broken files (empty, binary, bad UTF-8,
+corrupt notebook, 100 MB, wrong extension, junk folder). Each pool runs the real CLI in a fresh
+output folder; the headline is the command's wall time, including gradebook and class report.
+Per-submission figures come from each student's ``results.json`` (worker wall time).
+
+Goal (issue 7): 500 submissions with ``--jobs 2`` on a 2-core machine in ≤ 60 s. For comparison,
+otter-grader 7.0.0 with two parallel workers: 10 submissions in 23.8 s, ≈ 2.4 s per submission.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OTTER_S_PER_SUBMISSION = 2.38  # anchors §1.1: 10 submissions, 23.8 s with -P2
+GOAL_S = 60.0
+
+
+def _classmix():
+    spec = importlib.util.spec_from_file_location(
+        "classmix", ROOT / "tests" / "batch" / "classmix.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_batch(subs: Path, out: Path, jobs: int, pool: str) -> float:
+    """Run the CLI once; return its wall time."""
+    cmd = [sys.executable, "-m", "autograder", "grade-all", str(subs), "--out", str(out)]
+    cmd += ["--jobs", str(jobs), "--pool", pool, "--no-progress"]
+    env = dict(os.environ, BPGRADE_SECRET=os.environ.get("BPGRADE_SECRET", "bench-secret"))
+    started = time.perf_counter()
+    subprocess.run(cmd, check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def per_student(out: Path) -> dict[str, dict]:
+    found = {}
+    for results in sorted((out / "students").glob("*/results.json")):
+        data = json.loads(results.read_text())
+        found[results.parent.name] = data
+    return found
+
+
+def summarise(kinds: dict[str, str], out: Path, wall: float, pool: str) -> dict:
+    results = per_student(out)
+    walls = [r["extra_data"]["batch"]["wall_time"] for r in results.values()]
+    by_kind: dict[str, list[float]] = defaultdict(list)
+    for sid, data in results.items():
+        by_kind[kinds[sid].split(":")[0]].append(data["extra_data"]["batch"]["wall_time"])
+    rows = sum(1 for _ in (out / "gradebook.csv").open()) - 1
+    return {
+        "pool": pool,
+        "submissions": len(kinds),
+        "gradebook_rows": rows,
+        "total_s": round(wall, 2),
+        "per_submission_effective_s": round(wall / len(kinds), 4),
+        "median_worker_s": round(statistics.median(walls), 4),
+        "p90_worker_s": round(statistics.quantiles(walls, n=10)[-1], 4),
+        "sum_worker_s": round(sum(walls), 1),
+        "median_by_kind_s": {k: round(statistics.median(v), 4) for k, v in sorted(by_kind.items())},
+        "count_by_kind": {k: len(v) for k, v in sorted(by_kind.items())},
+        "speedup_vs_otter": round(OTTER_S_PER_SUBMISSION * len(kinds) / wall, 1),
+    }
+
+
+def print_summary(s: dict, jobs: int) -> None:
+    verdict = "meets" if s["total_s"] <= GOAL_S else "MISSES"
+    print(f"\n## pool={s['pool']}, {s['submissions']} submissions, --jobs {jobs}")
+    print(
+        f"- total wall: {s['total_s']:.1f} s ({verdict} the {GOAL_S:.0f} s goal); gradebook rows: {s['gradebook_rows']}"
+    )
+    print(
+        f"- effective: {s['per_submission_effective_s']:.3f} s/submission vs otter ≈{OTTER_S_PER_SUBMISSION} s "
+        f"({s['speedup_vs_otter']}× faster)"
+    )
+    print(
+        f"- worker wall per submission: median {s['median_worker_s']:.3f} s, p90 {s['p90_worker_s']:.3f} s, "
+        f"sum {s['sum_worker_s']:.0f} s"
+    )
+    for kind, median in s["median_by_kind_s"].items():
+        print(f"  - {kind:<8} n={s['count_by_kind'][kind]:<4} median {median:.3f} s")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=500)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--pool", choices=("process", "thread", "both"), default="process")
+    parser.add_argument("--out", type=Path, default=None, help="also write the figures as JSON")
+    args = parser.parse_args()
+    pools = ("thread", "process") if args.pool == "both" else (args.pool,)
+    print(
+        f"machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"load average {os.getloadavg()[0]:.2f}"
+    )
+    summaries = []
+    with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
+        subs = Path(tmp) / "submissions"
+        kinds = _classmix().make_class(subs, args.n)
+        for pool in pools:
+            out = Path(tmp) / f"out-{pool}"
+            wall = run_batch(subs, out, args.jobs, pool)
+            summary = summarise(kinds, out, wall, pool)
+            summary["load_average_after"] = round(os.getloadavg()[0], 2)
+            print_summary(summary, args.jobs)
+            print(f"- load average after: {summary['load_average_after']:.2f}")
+            summaries.append(summary)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"jobs": args.jobs, "runs": summaries}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""``bpgrade`` on the command line: exit codes, text and Gradescope JSON."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CORRECT = ROOT / "examples" / "submissions" / "correct.py"
+
+
+def bpgrade(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "autograder", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def results_json(tmp_path_factory) -> dict:
+    out = tmp_path_factory.mktemp("cli") / "results.json"
+    done = bpgrade(
+        "grade", str(CORRECT), "--student-id", "s1", "--format", "json", "--out", str(out)
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(out.read_text())
+
+
+def test_json_has_gradescopes_top_level_fields(results_json):
+    assert {"score", "execution_time", "output", "tests"} <= set(results_json)
+    assert results_json["score"] == 100 and isinstance(results_json["execution_time"], float)
+
+
+def test_json_tests_have_gradescopes_fields(results_json):
+    for test in results_json["tests"]:
+        assert {"name", "score", "max_score", "status", "output", "visibility"} <= set(test)
+        assert test["status"] in ("passed", "failed")
+        assert test["visibility"] in ("visible", "hidden", "after_due_date", "after_published")
+        assert 0 <= test["score"] <= test["max_score"]
+    assert sum(t["max_score"] for t in results_json["tests"]) == 100
+
+
+def test_text_format_is_a_per_part_table():
+    done = bpgrade("grade", str(CORRECT))
+    assert done.returncode == 0
+    assert "TOTAL" in done.stdout and "100.00/100" in done.stdout and "nnGrad" in done.stdout
+
+
+@pytest.mark.parametrize("content", [b"", b"\x00\xff", b"def f(:\n"])
+def test_broken_submission_still_exits_0_with_a_score_of_0(tmp_path, content):
+    path = tmp_path / "nn.py"
+    path.write_bytes(content)
+    done = bpgrade("grade", str(path), "--format", "json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["score"] == 0
+
+
+def test_grader_failure_exits_nonzero_with_the_reason(tmp_path):
+    bad = tmp_path / "spec.toml"
+    bad.write_text("not toml [")
+    done = bpgrade("grade", str(CORRECT), "--spec", str(bad))
+    assert done.returncode == 2 and "cannot read spec" in done.stderr
+
+
+def test_python_dash_m_and_the_script_are_the_same_command():
+    assert bpgrade("--help").stdout.startswith("usage: bpgrade")
+
+
+def test_check_runs_only_public_cases():
+    stubs = ROOT / "assignments" / "backprop" / "en" / "nn.py"
+    done = bpgrade("check", str(stubs))
+    assert done.returncode == 0
+    assert "[public]" in done.stdout and "[hidden]" not in done.stdout

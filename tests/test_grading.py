@@ -1,0 +1,181 @@
+"""End to end through the real sandbox: scores, failure categories, and what feedback may reveal."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autograder.cases import HIDDEN, build_cases, resolve_secret
+from autograder.grading import grade_submission
+from autograder.spec import load_spec
+
+ROOT = Path(__file__).resolve().parents[1]
+CORRECT = (ROOT / "examples" / "submissions" / "correct.py").read_text()
+SPEC = load_spec()
+
+
+def _grade(tmp_path: Path, source: str, **kw):
+    path = tmp_path / "nn.py"
+    path.write_text(source)
+    return grade_submission(path, student_id=kw.pop("student_id", "alice"), secret=b"k", **kw)
+
+
+def _with(source: str, function: str, body: str) -> str:
+    """The correct submission with ``function`` replaced by ``body`` (a whole def)."""
+    pattern = re.compile(rf"^def {function}\(.*?(?=^def |\Z)", re.S | re.M)
+    assert pattern.search(source), function
+    return pattern.sub(body.strip() + "\n\n\n", source, count=1)
+
+
+def _part(report, part_id):
+    return next(p for p in report.parts if p.part == part_id)
+
+
+def test_correct_submission_scores_100(tmp_path):
+    report = _grade(tmp_path, CORRECT)
+    assert (report.score, report.max_score, report.error) == (100, 100, None)
+    assert report.tier in ("bwrap", "seccomp", "rlimits")
+
+
+# One row per failure kind: the broken function, the part that must lose its points, the category.
+FAILURES = [
+    ("sigmoidGradient", "def sigmoidGradient(z):\n    return np.zeros((2, 2))", "wrong_shape"),
+    ("sigmoidGradient", "def sigmoidGradient(z):\n    return z * np.nan", "not_finite"),
+    (
+        "sigmoidGradient",
+        "def sigmoidGradient(z):\n    raise ValueError('secret 0.1966')",
+        "exception",
+    ),
+    (
+        "sigmoidGradient",
+        "def sigmoidGradient(z):\n    raise NotImplementedError",
+        "not_implemented",
+    ),
+    ("sigmoidGradient", "def sigmoidGradient(z):\n    return 'a string'", "wrong_type"),
+    ("sigmoidGradient", "def sigmoidGradient(z):\n    while True:\n        pass", "timeout"),
+    ("sigmoidGradient", "def sigmoidGradient(z):\n    import os\n    os._exit(3)", "crash"),
+    ("sigmoidGradient", "sigmoidGradient = 3", "not_callable"),
+    (
+        "sigmoidGradient",
+        "def sigmoidGradient(z):\n    return sigmoid(z) * (1 - sigmoid(z)) + 1e-3",
+        "wrong_value",
+    ),
+    (
+        "predict",
+        "def predict(Theta1, Theta2, X):\n    return np.zeros(len(X)) + 0.5",
+        "wrong_value",
+    ),
+    (
+        "nnCostFunctionDeep",
+        "def nnCostFunctionDeep(nn_params, layer_sizes, X, y, lambda_=0.0):\n    return 1.0",
+        "wrong_type",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "function, body, category", FAILURES, ids=[f"{f}-{c}" for f, _, c in FAILURES]
+)
+def test_each_failure_kind_costs_its_own_part_only(tmp_path, function, body, category):
+    report = _grade(tmp_path, _with(CORRECT, function, body))
+    part_id = function
+    failed = {p.part for p in report.parts if not p.passed}
+    assert part_id in failed
+    assert category in {c.category for c in _part(report, part_id).cases}
+    independent = {
+        "sigmoid",
+        "randInitializeWeights",
+        "computeNumericalGradient",
+        "gradientDescent",
+    }
+    assert not (failed & independent - {part_id}), "unrelated parts must keep their points"
+    assert report.score < 100 and all(0 <= p.score <= p.points for p in report.parts)
+
+
+def test_missing_function_is_named(tmp_path):
+    source = _with(CORRECT, "gradientDescent", "")
+    part = _part(_grade(tmp_path, source), "gradientDescent")
+    assert part.score == 0 and "gradientDescent()" in part.cases[0].message
+
+
+@pytest.mark.parametrize(
+    "source, fragment",
+    [
+        ("def f(:\n", "SyntaxError"),
+        ("import not_a_module_anywhere\n", "ModuleNotFoundError"),
+        ("raise RuntimeError('boom at import')\n", "RuntimeError"),
+    ],
+)
+def test_a_module_that_cannot_load_scores_zero_with_the_reason(tmp_path, source, fragment):
+    report = _grade(tmp_path, source)
+    assert report.score == 0 and fragment in (report.error or "")
+
+
+def test_hidden_feedback_never_reveals_expected_values_inputs_or_exception_text(tmp_path):
+    body = "def sigmoidGradient(z):\n    raise ValueError('LEAK ' + repr(np.asarray(z).tolist()))"
+    report = _grade(
+        tmp_path,
+        _with(
+            _with(CORRECT, "sigmoidGradient", body),
+            "sigmoid",
+            "def sigmoid(z):\n    return np.asarray(z) * 0 + 0.3",
+        ),
+    )
+    hidden = [c for p in report.parts for c in p.cases if c.visibility == HIDDEN]
+    text = " ".join(c.message + c.label for c in hidden)
+    assert "LEAK" not in text and "ValueError" in text
+    secret, _ = resolve_secret(b"k")
+    cases = build_cases(SPEC, secret=secret, student_id="alice", visibility=(HIDDEN,))
+    for case in cases:
+        if case.part in ("sigmoid", "sigmoidGradient"):
+            for value in np.ravel(case.args[0])[:5]:
+                assert f"{value:.4f}" not in text
+            for value in np.ravel(case.expected)[:5]:
+                assert f"{value:.4f}" not in text
+
+
+def test_public_feedback_shows_expected_and_received(tmp_path):
+    body = "def sigmoid(z):\n    return np.asarray(z) * 0 + 0.3"
+    case = _part(_grade(tmp_path, _with(CORRECT, "sigmoid", body)), "sigmoid").cases[0]
+    assert case.visibility == "public" and "0.268941" in case.message and "0.3" in case.message
+
+
+def test_dependency_isolation_names_the_helper(tmp_path):
+    body = "def sigmoidGradient(z):\n    return z * (1 - z)"
+    report = _grade(tmp_path, _with(CORRECT, "sigmoidGradient", body))
+    assert any("sigmoidGradient()" in n for n in _part(report, "nnGrad").notes)
+
+
+def test_regrade_is_reproducible_and_students_differ(tmp_path):
+    body = "def nnCostFunction(nn_params, il, hl, K, X, y, lambda_=0.0):\n    return 1.0, np.zeros(len(nn_params))"
+    source = _with(CORRECT, "nnCostFunction", body)
+    a1, a2 = _grade(tmp_path, source), _grade(tmp_path, source)
+    assert [c.label for p in a1.parts for c in p.cases] == [
+        c.label for p in a2.parts for c in p.cases
+    ]
+    assert a1.score == a2.score
+
+
+def test_notebook_submission_scores_100(tmp_path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# my homework"),
+        nbformat.v4.new_code_cell("%matplotlib inline\n" + CORRECT),
+        nbformat.v4.new_code_cell("for i in range(10**10):\n    pass  # a long training loop"),
+    ]
+    path = tmp_path / "backprop.ipynb"
+    path.write_text(nbformat.writes(nb))
+    report = grade_submission(path, student_id="nb", secret=b"k")
+    assert report.score == 100
+
+
+@pytest.mark.parametrize("lang, fragment", [("en", "not implemented"), ("zh", "尚未实现")])
+def test_feedback_language(tmp_path, lang, fragment):
+    body = "def sigmoid(z):\n    raise NotImplementedError"
+    report = _grade(tmp_path, _with(CORRECT, "sigmoid", body), lang=lang)
+    assert fragment in _part(report, "sigmoid").cases[0].message
