@@ -35,7 +35,8 @@ class CaseDraft:
     kwargs: dict = field(default_factory=dict)
     n_outputs: int = 1
     context: dict = field(default_factory=dict)
-    time_limit: float | None = None
+    time_limit: float | None = None  # a correct value computed slower than this is "too_slow"
+    timeout: float | None = None  # this call's own timeout, instead of the spec's call_timeout_s
 
 
 @dataclass
@@ -56,6 +57,7 @@ class Case:
     label: str
     context: dict
     time_limit: float | None = None
+    timeout: float | None = None
 
     @property
     def hidden(self) -> bool:
@@ -146,4 +148,5 @@ def _case_from_draft(part: PartSpec, group: str, vis: str, i: int, d: CaseDraft)
         label=d.label,
         context=d.context,
         time_limit=d.time_limit,
+        timeout=d.timeout,
     )

@@ -20,6 +20,7 @@ COMMANDS = (
     "release",
     "grade-all",
     "package",
+    "export",
 )
 
 

@@ -156,5 +156,7 @@ def _close(ref: Any, data: Any, tol: dict) -> bool:
         return True  # let the check itself decide
     if r.size != d.size:
         return False
-    with np.errstate(invalid="ignore"):
-        return bool(np.allclose(d, r, rtol=tol["rtol"], atol=tol["atol"], equal_nan=False))
+    # allclose's own formula, without isclose's inf/nan bookkeeping: this runs for every variant
+    # of every failed case, and NaN compares False here as it does there.
+    with np.errstate(invalid="ignore", over="ignore"):
+        return bool(np.all(np.abs(d - r) <= tol["atol"] + tol["rtol"] * np.abs(r)))

@@ -197,8 +197,8 @@ def nn_grad_cases(rng, visibility, count):
 # ---------------------------------------------------------------------------------------------
 
 # Finite differences need 2N cost evaluations, each 60–350 µs in a student's numpy code (N ≈ 4,600
-# and 3,300 weights here): 0.4–3 s, inside the 5 s call timeout (beyond it the case is a timeout,
-# which loses the points all the same). Backprop needs one forward and one backward pass: the
+# and 3,300 weights here): 0.4–3 s, inside this call's own SPEED_TIMEOUT_S (beyond it the case is a
+# timeout, which loses the points all the same). Backprop needs one forward and one backward pass: the
 # reference takes ~0.3 ms, a vectorized or per-example-loop submission ~1–5 ms, pure-Python scalar
 # loops ~20 ms. The limit sits between the two worlds, with a margin of 10x on the correct side.
 SPEED_3_LAYER = [180, 24, 10]
@@ -206,6 +206,7 @@ SPEED_DEEP = [100, 25, 20, 10]
 SPEED_M = 8
 SPEED_FLOOR_S = 0.25  # never stricter than this, whatever the reference's speed
 SPEED_FACTOR = 50  # × the reference's own time on the case, for a slow or loaded grading machine
+SPEED_TIMEOUT_S = 10.0  # long enough to tell "slow" (finite differences) from "hangs"
 
 
 def _speed_draft(rng, sizes: list[int], timed: bool, three_layer: bool) -> CaseDraft:
@@ -232,6 +233,7 @@ def _speed_draft(rng, sizes: list[int], timed: bool, three_layer: bool) -> CaseD
             n_outputs=2,
             context=_net_context(sizes, nn, X, y, lam),
         )
+    draft.timeout = SPEED_TIMEOUT_S  # nnCost and nnGrad share this call: both copies carry it
     if timed:
         draft.time_limit = max(
             SPEED_FLOOR_S, SPEED_FACTOR * _reference_seconds(nn, sizes, X, y, lam)

@@ -1,0 +1,122 @@
+"""``bpgrade export``: the homework for nbgrader or otter-grader, and the grader service they call.
+
+    bpgrade export nbgrader COURSE_DIR [--assignment backprop] [--lang en|zh]
+    bpgrade export otter OUT_DIR [--lang en|zh]
+    bpgrade export serve [--course-dir COURSE_DIR] [--socket PATH] [--allow-uid UID ...]
+
+The exported test cells hold no hidden case: they ask the grader service, a separate process that
+holds the course secret, for each part's score (see :mod:`autograder.integrations.nbgrader`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+from pathlib import Path
+
+from autograder.cases import resolve_secret
+from autograder.cli import GraderError
+from autograder.commands.common import add_grading_options, spec_from
+from autograder.integrations import nbgrader, otter
+
+
+def add_parser(sub) -> argparse.ArgumentParser:
+    p = sub.add_parser(
+        "export", help="export the homework to nbgrader or otter-grader; serve their test cells"
+    )
+    targets = p.add_subparsers(dest="target", required=True, metavar="TARGET")
+    nb = targets.add_parser("nbgrader", help="write COURSE_DIR/source/<assignment>/ for nbgrader")
+    nb.add_argument("course_dir", type=Path)
+    nb.add_argument("--assignment", default="backprop", help="nbgrader assignment id")
+    nb.add_argument("--lang", choices=("en", "zh"), default="en")
+    ot = targets.add_parser("otter", help="write an otter-assign master notebook into OUT_DIR")
+    ot.add_argument("out_dir", type=Path)
+    ot.add_argument("--lang", choices=("en", "zh"), default="en")
+    sv = targets.add_parser(
+        "serve", help="grade for nbgrader/otter test cells over a Unix socket (holds the secret)"
+    )
+    sv.add_argument("--course-dir", type=Path, default=None, help="nbgrader course folder")
+    sv.add_argument("--assignment", default="backprop", help="nbgrader assignment id")
+    sv.add_argument(
+        "--socket", type=Path, default=None, help="default: <course>/.bpgrade/grader.sock"
+    )
+    sv.add_argument(
+        "--allow-uid",
+        type=int,
+        action="append",
+        default=None,
+        help="a uid whose kernels may ask (repeatable; default: this uid and the course owner)",
+    )
+    add_grading_options(sv)
+    return p
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        if args.target == "nbgrader":
+            written = nbgrader.export_nbgrader(
+                args.course_dir, assignment=args.assignment, lang=args.lang
+            )
+            _print_written(written, "then: nbgrader generate_assignment " + args.assignment)
+            return 0
+        if args.target == "otter":
+            written = otter.export_otter(args.out_dir, lang=args.lang)
+            _print_written(written, f"then: otter assign {written[0]} DIST")
+            return 0
+        return _serve(args)
+    except nbgrader.ExportError as exc:
+        raise GraderError(str(exc)) from None
+
+
+def _print_written(paths: list[Path], hint: str) -> None:
+    for path in paths:
+        print(f"wrote {path}")
+    print(hint)
+
+
+def _serve(args: argparse.Namespace) -> int:
+    socket_path = args.socket or nbgrader.default_socket(args.course_dir)
+    if socket_path is None:
+        raise GraderError("give --socket PATH (or --course-dir for <course>/.bpgrade/grader.sock)")
+    nbgrader.make_undumpable()
+    secret, is_demo = resolve_secret()
+    # The sandboxed children get a cleared environment anyway; this keeps the secret out of
+    # anything else this process starts.
+    os.environ.pop("BPGRADE_SECRET", None)
+    config = nbgrader.ServiceConfig(
+        course_dir=args.course_dir,
+        assignment=args.assignment,
+        lang=args.lang,
+        tier=args.tier,
+        spec=spec_from(args),
+        secret=secret,
+        allowed_uids=frozenset(args.allow_uid or _default_uids(args.course_dir)),
+    )
+    server = nbgrader.open_service(socket_path, nbgrader.GraderService(config))
+    signal.signal(signal.SIGTERM, _stop)
+    if is_demo:
+        print(
+            "bpgrade service: WARNING: no BPGRADE_SECRET: hidden cases use the public demo secret"
+        )
+    uids = ", ".join(str(u) for u in sorted(config.allowed_uids))
+    print(f"bpgrade service: listening on {socket_path} (uids {uids})", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+        Path(socket_path).unlink(missing_ok=True)
+    return 0
+
+
+def _stop(signum, frame) -> None:
+    raise KeyboardInterrupt  # serve_forever's loop unwinds through the finally above
+
+
+def _default_uids(course_dir: Path | None) -> set[int]:
+    uids = {os.geteuid()}
+    if course_dir is not None and Path(course_dir).exists():
+        uids.add(Path(course_dir).stat().st_uid)  # the instructor who runs nbgrader there
+    return uids
