@@ -133,21 +133,39 @@ def notebook_to_source(text: str) -> tuple[str, list[str]]:
 
 
 def _code_cells(text: str) -> list[tuple[int, str]]:
+    """The code cells of an nbformat-4 notebook, read as plain JSON.
+
+    Only ``cells[*].cell_type`` and ``source`` matter here, so the file is not validated against
+    the full nbformat schema (which costs about a second per notebook); older formats go through
+    nbformat's converter.
+    """
+    try:
+        nb = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SubmissionError(f"the notebook is not valid JSON: {exc}") from None
+    if not isinstance(nb, dict):
+        raise SubmissionError("the notebook cannot be read: its JSON is not an object")
+    if nb.get("nbformat") != 4:
+        nb = _converted(text)
+    cells = nb.get("cells")
+    if not isinstance(cells, list) or not all(isinstance(c, dict) for c in cells):
+        raise SubmissionError("the notebook cannot be read: 'cells' is not a list of cells")
+    code = [c for c in cells if c.get("cell_type") == "code"]
+    return [(i + 1, _cell_source(c)) for i, c in enumerate(code)]
+
+
+def _converted(text: str) -> dict:
     import nbformat
 
     try:
-        nb = nbformat.reads(text, as_version=4)
-    except (json.JSONDecodeError, nbformat.reader.NotJSONError) as exc:
-        raise SubmissionError(f"the notebook is not valid JSON: {exc}") from None
+        return nbformat.reads(text, as_version=4)
     except Exception as exc:  # nbformat raises several unrelated types for broken files
         raise SubmissionError(f"the notebook cannot be read: {type(exc).__name__}") from None
-    cells = [c for c in nb.get("cells", []) if c.get("cell_type") == "code"]
-    return [(i + 1, _cell_source(c)) for i, c in enumerate(cells)]
 
 
 def _cell_source(cell) -> str:
     source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else str(source)
+    return "".join(map(str, source)) if isinstance(source, list) else str(source)
 
 
 def strip_magics(source: str) -> str:

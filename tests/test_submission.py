@@ -23,6 +23,8 @@ def _notebook(*cells: str) -> str:
         ("nn.ipynb", b"{not json", "not valid JSON"),
         ("nn.txt", b"print(1)", "unsupported file type"),
         ("nn.ipynb", json.dumps({"cells": "oops"}).encode(), "notebook"),
+        ("nn.ipynb", json.dumps({"nbformat": 4, "cells": "oops"}).encode(), "not a list"),
+        ("nn.ipynb", b"[1, 2]", "not an object"),
     ],
 )
 def test_broken_files_get_a_clear_message(tmp_path, name, content, fragment):
