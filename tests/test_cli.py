@@ -78,3 +78,12 @@ def test_check_runs_only_public_cases():
     done = bpgrade("check", str(stubs))
     assert done.returncode == 0
     assert "[public]" in done.stdout and "[hidden]" not in done.stdout
+
+
+def test_demo_grades_the_bundled_examples_and_names_their_mistakes():
+    done = bpgrade("demo")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert any(line.startswith("correct.py") and "100.00/100" in line for line in lines)
+    assert done.stdout.count("named mistake:") >= 4
+    assert "bias column" in done.stdout

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 from autograder.commands.common import add_grading_options, spec_from
+from autograder.diagnosis import load_catalog
 from autograder.grading import GradeReport, grade_submission
 from autograder.report import to_text
 
@@ -20,16 +21,24 @@ def add_parser(sub) -> argparse.ArgumentParser:
     return p
 
 
-def _row(report: GradeReport) -> str:
-    failed = [p.part for p in report.parts if not p.passed]
+def _row(report: GradeReport, titles: dict[str, str]) -> str:
+    head = f"{Path(report.submission).name:<30} {report.score:>6.2f}/{report.max_score:g}   ({report.execution_time:.2f} s)"
+    lost = [f"{p.part} (−{p.points - p.score:.1f})" for p in report.parts if not p.passed]
     tags = sorted({t for p in report.parts for t in p.misconceptions})
-    found = ", ".join(tags) if tags else "-"
-    lost = ", ".join(failed) if failed else "-"
-    return f"{Path(report.submission).name:<34} {report.score:>6.2f}/{report.max_score:<4g} {report.execution_time:>5.2f}s  lost: {lost}\n{'':<34} named: {found}"
+    lines = [head]
+    if lost:
+        lines.append(f"    lost points on: {', '.join(lost)}")
+    lines += [f"    named mistake:  {titles.get(t, t)}" for t in tags]
+    notes = sorted({n for p in report.parts for n in p.notes})
+    lines += [f"    note:           {n}" for n in notes]
+    if report.error:
+        lines.append(f"    error:          {report.error}")
+    return "\n".join(lines)
 
 
 def run(args: argparse.Namespace) -> int:
     spec = spec_from(args)
+    titles = {m.tag: m.title_in(args.lang) for m in load_catalog(spec.misconceptions_module)}
     files = sorted(p for p in args.examples.iterdir() if p.suffix in (".py", ".ipynb"))
     if not files:
         print(f"no example submissions in {args.examples}")
@@ -40,6 +49,9 @@ def run(args: argparse.Namespace) -> int:
             path, student_id=path.stem, spec=spec, lang=args.lang, tier=args.tier
         )
         reports.append(report)
-        print(to_text(report) if args.verbose else _row(report), flush=True)
-    print(f"\ngraded {len(reports)} submissions in the '{reports[0].tier}' sandbox tier")
+        print(to_text(report) if args.verbose else _row(report, titles), flush=True)
+    print(
+        f"\ngraded {len(reports)} submissions in the '{reports[0].tier}' sandbox tier; "
+        "`bpgrade grade FILE` shows one submission's full feedback"
+    )
     return 0
