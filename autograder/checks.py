@@ -73,9 +73,7 @@ def _values(what: str, ref: np.ndarray, data: np.ndarray, rtol: float, atol: flo
 
 def _shape(what: str, ref_shape: tuple, data: np.ndarray, lang: str) -> CheckOutcome:
     public = msg("wrong_shape", lang, what=what, received=data.shape, expected=ref_shape)
-    return _bad(
-        "wrong_shape", public, msg("wrong_shape_hidden", lang, what=what, received=data.shape)
-    )
+    return _bad("wrong_shape", public, msg("wrong_shape_hidden", lang, what=what))
 
 
 def as_vector(data: np.ndarray, n: int) -> np.ndarray | None:
@@ -106,7 +104,8 @@ def check_scalar(
     """A float, numpy scalar, 0-d or one-element array."""
     data = np.asarray(data)
     if data.size != 1:
-        return _bad("wrong_shape", msg("wrong_size", lang, what=name_, received=data.shape))
+        public = msg("wrong_size", lang, what=name_, received=data.shape)
+        return _bad("wrong_shape", public, msg("wrong_size_hidden", lang, what=name_))
     scalar = data.reshape(())
     return _finite(name_, scalar, lang) or _values(
         name_, np.asarray(float(ref)), scalar, rtol, atol, lang
@@ -199,7 +198,7 @@ def check_descent(name_, ref, data, *, rtol, atol, lang="en") -> CheckOutcome:
     n = len(history_ref)
     if as_vector(history, n) is None:
         text = msg("history_length", lang, n=n, got=history.size)
-        history_out = _bad("wrong_shape", text)
+        history_out = _bad("wrong_shape", text, msg("history_length_hidden", lang))
     else:
         history_out = check_vector(
             name("J_history", lang), history_ref, history, rtol=rtol, atol=atol, lang=lang

@@ -7,6 +7,7 @@ message may reveal.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
@@ -21,6 +22,8 @@ from autograder.scoring import part_score
 from autograder.spec import PartSpec, Spec, load_spec
 from autograder.submission import Source, SubmissionError, load_source
 
+# The worker's bad_result reasons for a wrong number of outputs (harness/worker.py ``convert``).
+_ARITY = re.compile(r"\w+ (of length \d+|instead of \d+ values)")
 # Helpers the worker carries in a known-correct form, for "wrong only because X is wrong".
 SUBSTITUTABLE = frozenset({"sigmoid", "sigmoidGradient"})
 
@@ -252,7 +255,8 @@ class _Grader:
             text = msg("too_slow", self.lang, seconds=outcome.wall)
             return _Verdict(_fail("too_slow", text), elapsed=outcome.wall)
         # The timed case exists to catch finite differences; its size adds nothing to diagnosis.
-        skip = checked.passed or case.time_limit is not None
+        # Every catalogued mistake computes finite values, so NaN or inf matches none of them.
+        skip = checked.passed or case.time_limit is not None or checked.category == "not_finite"
         found = [] if skip else diagnose(case, outcome.value, self.catalog)
         return _Verdict(checked, found, outcome.elapsed)
 
@@ -308,8 +312,12 @@ def _harness_failure(case: Case, out: CallOutcome, lang: str, timeout: float) ->
     if status == "timeout":
         return _fail("timeout", msg("timeout", lang, seconds=timeout))
     if status == "bad_result":
-        if (out.error_type or "").startswith("arity"):
+        # The worker's reason (error_message) tells a wrong count of outputs from a bad element.
+        reason = out.error_message or ""
+        if case.n_outputs > 1 and _ARITY.fullmatch(reason):
             return _fail("wrong_type", msg("wrong_arity", lang, n=case.n_outputs))
+        if reason == "result too large":
+            return _fail("wrong_type", msg("result_too_large", lang))
         return _fail("wrong_type", msg("bad_result", lang, detail=out.error_type or "?"))
     if status == "budget_exhausted":
         return _fail(status, msg(status, lang))

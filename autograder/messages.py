@@ -20,13 +20,18 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "en": "{what} has shape {received}, expected {expected}",
         "zh": "{what}的形状为 {received}，期望 {expected}",
     },
+    # Hidden cases never show the received shape: the student chooses it, so it can carry data.
     "wrong_shape_hidden": {
-        "en": "{what} has the wrong shape {received}",
-        "zh": "{what}的形状 {received} 不正确",
+        "en": "{what} has the wrong shape",
+        "zh": "{what}的形状不正确",
     },
     "wrong_size": {
         "en": "{what} must be a single number, got an array of shape {received}",
         "zh": "{what}应该是一个数，实际得到形状为 {received} 的数组",
+    },
+    "wrong_size_hidden": {
+        "en": "{what} must be a single number",
+        "zh": "{what}应该是一个数",
     },
     "not_finite": {
         "en": "{what} contains NaN or inf",
@@ -68,6 +73,10 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "en": "returned something that is not an array of numbers ({detail})",
         "zh": "返回值不是数值数组（{detail}）",
     },
+    "result_too_large": {
+        "en": "returned an array too large to grade",
+        "zh": "返回的数组过大，无法评分",
+    },
     "wrong_arity": {
         "en": "must return {n} values, e.g. (J, grad)",
         "zh": "应返回 {n} 个值，例如 (J, grad)",
@@ -102,6 +111,10 @@ _MESSAGES: dict[str, dict[str, str]] = {
     "history_length": {
         "en": "J_history must have num_iters = {n} entries, got {got}",
         "zh": "J_history 应有 num_iters = {n} 个元素，实际 {got} 个",
+    },
+    "history_length_hidden": {
+        "en": "J_history must have num_iters entries",
+        "zh": "J_history 应有 num_iters 个元素",
     },
     # -- diagnosis ------------------------------------------------------------------------------
     "misconception": {

@@ -649,7 +649,7 @@ def convert(value, n_outputs):
         outputs = [to_float_array(value)]
     else:
         if not isinstance(value, (tuple, list)):
-            raise BadResult(type(value).__name__)
+            raise BadResult(f"{type(value).__name__} instead of {n_outputs} values")
         items = list(value)
         if len(items) != n_outputs:
             raise BadResult(f"{type(value).__name__} of length {len(items)}")
