@@ -110,14 +110,12 @@ def _read_text(path: Path) -> str:
 
 def notebook_to_source(text: str) -> tuple[str, list[str]]:
     """Extract the gradable definitions of a notebook's code cells, in order."""
-    cells = _code_cells(text)
-    kept: list[str] = []
+    kept: list[tuple[int, list[ast.stmt]]] = []
     warnings: list[str] = []
     defined: set[str] = set()
-    for number, cell in cells:
-        source = strip_magics(cell)
+    for number, cell in _code_cells(text):
         try:
-            tree = ast.parse(source)
+            tree = ast.parse(strip_magics(cell))
         except SyntaxError as exc:
             warnings.append(
                 f"code cell {number} has a syntax error (line {exc.lineno}) and was skipped"
@@ -126,10 +124,32 @@ def notebook_to_source(text: str) -> tuple[str, list[str]]:
         defined |= _defined_functions(tree)
         statements = [s for s in tree.body if _is_definition(s, defined)]
         if statements:
-            kept.append(
-                f"# --- code cell {number} ---\n" + "\n".join(_render(s) for s in statements)
-            )
-    return "\n\n".join(kept) + "\n", warnings
+            kept.append((number, statements))
+    used = _names_used([s for _, body in kept for s in body])
+    blocks = []
+    for number, body in kept:
+        body = [s for s in body if _import_needed(s, used)]
+        if body:
+            blocks.append(f"# --- code cell {number} ---\n" + "\n".join(_render(s) for s in body))
+    return "\n\n".join(blocks) + "\n", warnings
+
+
+def _names_used(statements: list[ast.stmt]) -> set[str]:
+    """Every name the kept non-import code reads (``np`` in ``np.exp``, ``optimize``, ...)."""
+    used: set[str] = set()
+    for stmt in statements:
+        if not isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            used |= {n.id for n in ast.walk(stmt) if isinstance(n, ast.Name)}
+    return used
+
+
+def _import_needed(stmt: ast.stmt, used: set[str]) -> bool:
+    """Imports only the training or plotting cells needed (scipy.optimize, matplotlib: ~0.5 s in
+    the child) are dropped with those cells."""
+    if not isinstance(stmt, (ast.Import, ast.ImportFrom)):
+        return True
+    bound = {(a.asname or a.name).split(".")[0] for a in stmt.names}
+    return "*" in bound or bool(bound & used)
 
 
 def _code_cells(text: str) -> list[tuple[int, str]]:

@@ -98,3 +98,14 @@ def test_notebook_assignment_reading_a_dropped_name_does_not_break_loading():
     namespace: dict = {}
     exec(code, namespace)
     assert namespace["f"]() == 2 and "X" not in namespace
+
+
+def test_notebook_imports_used_only_by_dropped_cells_are_dropped():
+    text = _notebook(
+        "import numpy as np\nfrom scipy import optimize\nimport matplotlib.pyplot as plt",
+        "def sigmoid(z):\n    return 1 / (1 + np.exp(-z))",
+        "res = optimize.minimize(sigmoid, 0)\nplt.plot([1, 2])",
+    )
+    code, _ = notebook_to_source(text)
+    assert "import numpy as np" in code
+    assert "optimize" not in code and "matplotlib" not in code
