@@ -10,9 +10,7 @@ characters).
 from __future__ import annotations
 
 import io
-import os
 import statistics
-import tempfile
 import warnings
 from collections import Counter
 from dataclasses import dataclass
@@ -23,6 +21,7 @@ from autograder.batch import store
 from autograder.batch.discover import student_slug
 from autograder.batch.gradebook import Row
 from autograder.diagnosis import load_catalog
+from autograder.files import write_atomic
 from autograder.report.html import esc, page
 from autograder.spec import Spec
 
@@ -121,20 +120,7 @@ def _save(fig, path: Path) -> None:
     with warnings.catch_warnings():  # a missing glyph in a student id is not worth a warning
         warnings.simplefilter("ignore")
         fig.savefig(buffer, format="png")
-    _write_bytes_atomic(path, buffer.getvalue())
-
-
-def _write_bytes_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, buffer.getvalue())
 
 
 def _empty(ax, text: str) -> None:
@@ -355,5 +341,5 @@ def write_class_report(rows: list[Row], spec: Spec, out: Path, *, lang: str = "e
     folder.mkdir(parents=True, exist_ok=True)
     have_charts = draw_charts(rows, spec, folder, lang)
     index = folder / "index.html"
-    _write_bytes_atomic(index, render_html(rows, spec, have_charts=have_charts, lang=lang).encode())
+    write_atomic(index, render_html(rows, spec, have_charts=have_charts, lang=lang))
     return index

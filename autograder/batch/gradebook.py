@@ -14,7 +14,7 @@ from pathlib import Path
 
 from autograder.batch import store
 from autograder.batch.discover import Submission
-from autograder.commands.common import write_atomic
+from autograder.files import write_atomic
 from autograder.spec import Spec
 
 GRADEBOOK = "gradebook.csv"

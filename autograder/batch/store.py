@@ -22,7 +22,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.commands.common import dump_json, write_atomic
+from autograder.files import dump_json, write_atomic
 from autograder.grading import CaseResult, GradeReport, PartResult
 from autograder.report.gradescope import to_gradescope
 from autograder.report.html import to_html

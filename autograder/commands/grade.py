@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 
 from autograder.cli import GraderError
-from autograder.commands.common import add_grading_options, dump_json, spec_from, write_atomic
+from autograder.commands.common import add_grading_options, spec_from
+from autograder.files import dump_json, write_atomic
 from autograder.grading import grade_submission
 from autograder.harness.sandbox import SandboxError
 from autograder.report import to_gradescope, to_text

@@ -122,7 +122,7 @@ def workflow_yaml(
 
 def write_workflow(out_dir: str | Path, **options) -> Path:
     """Write the workflow under ``out_dir`` (atomically) and return its path."""
-    from autograder.commands.common import write_atomic
+    from autograder.files import write_atomic
 
     path = Path(out_dir) / WORKFLOW_PATH
     write_atomic(path, workflow_yaml(**options))

@@ -219,7 +219,7 @@ def run_autograder(root: str | Path, *, tier: str = "auto") -> int:
         results file is written in both cases, and the traceback goes to stderr (Gradescope keeps
         it in the instructor-visible log).
     """
-    from autograder.commands.common import dump_json, write_atomic
+    from autograder.files import dump_json, write_atomic
     from autograder.grading import grade_submission
     from autograder.report.gradescope import to_gradescope
 
