@@ -103,8 +103,12 @@ def build_cases(
     student_id: str,
     visibility: Iterable[str] = (PUBLIC, HIDDEN),
     parts: Iterable[str] | None = None,
+    lang: str = "en",
 ) -> list[Case]:
-    """All cases of a submission, public ones first, in spec order."""
+    """All cases of a submission, public ones first, in spec order.
+
+    Labels are in ``lang`` when the homework's case module offers ``localize_label(label, lang)``.
+    """
     module = load_generators(spec)
     wanted = set(parts) if parts is not None else None
     cases: list[Case] = []
@@ -114,6 +118,10 @@ def build_cases(
         for part in spec.parts:
             if wanted is None or part.id in wanted:
                 cases.extend(_part_cases(spec, part, module, secret, student_id, vis))
+    localize = getattr(module, "localize_label", None)
+    if localize is not None and lang != "en":
+        for case in cases:
+            case.label = localize(case.label, lang)
     return cases
 
 

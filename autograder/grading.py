@@ -127,7 +127,12 @@ def grade_submission(
 
     def make_cases() -> list[Case]:
         return build_cases(
-            spec, secret=secret_bytes, student_id=student_id, visibility=visibility, parts=wanted
+            spec,
+            secret=secret_bytes,
+            student_id=student_id,
+            visibility=visibility,
+            parts=wanted,
+            lang=lang,
         )
 
     try:
@@ -337,7 +342,7 @@ def _case_result(case: Case, verdict: _Verdict, lang: str) -> CaseResult:
     message = o.message(case.hidden)
     if verdict.misconceptions:
         titles = "; ".join(m.title_in(lang) for m in verdict.misconceptions)
-        message = f"{message}. {msg('misconception', lang, name=titles)}"
+        message = msg("then", lang, first=message, second=msg("misconception", lang, name=titles))
     return CaseResult(
         case_id=case.case_id,
         visibility=case.visibility,

@@ -118,13 +118,14 @@ _MESSAGES: dict[str, dict[str, str]] = {
     },
     # -- diagnosis ------------------------------------------------------------------------------
     "misconception": {
-        "en": "your answer matches a known mistake: {name}",
+        "en": "Your answer matches a known mistake: {name}",
         "zh": "你的答案与一个常见错误一致：{name}",
     },
     "dependency": {
-        "en": "this part is wrong only because {dep}() is wrong: with a correct {dep}() it passes",
+        "en": "This part is wrong only because {dep}() is wrong: with a correct {dep}() it passes",
         "zh": "此部分出错只是因为 {dep}() 有误：换成正确的 {dep}() 后即可通过",
     },
+    "then": {"en": "{first}. {second}", "zh": "{first}。{second}"},
     # -- whole submission -----------------------------------------------------------------------
     "part_passed": {"en": "all cases passed", "zh": "全部用例通过"},
     "demo_secret": {

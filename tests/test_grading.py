@@ -174,8 +174,12 @@ def test_notebook_submission_scores_100(tmp_path):
     assert report.score == 100
 
 
-@pytest.mark.parametrize("lang, fragment", [("en", "not implemented"), ("zh", "尚未实现")])
-def test_feedback_language(tmp_path, lang, fragment):
+@pytest.mark.parametrize(
+    "lang, fragment, hidden_label",
+    [("en", "not implemented", "hidden"), ("zh", "尚未实现", "隐藏用例")],
+)
+def test_feedback_language(tmp_path, lang, fragment, hidden_label):
     body = "def sigmoid(z):\n    raise NotImplementedError"
-    report = _grade(tmp_path, _with(CORRECT, "sigmoid", body), lang=lang)
-    assert fragment in _part(report, "sigmoid").cases[0].message
+    cases = _part(_grade(tmp_path, _with(CORRECT, "sigmoid", body), lang=lang), "sigmoid").cases
+    assert all(fragment in c.message for c in cases)
+    assert all(c.label.startswith(hidden_label) for c in cases if c.visibility == HIDDEN)

@@ -97,7 +97,7 @@ def _z_cases(rng, visibility: str, count: int, fn) -> list[CaseDraft]:
     for i in range(count):
         make, label = _pick(kinds, i)
         z = make()
-        drafts.append(CaseDraft([z], fn(z), f"hidden {label}"))
+        drafts.append(CaseDraft([z], fn(z), f"hidden: {label}"))
     return drafts
 
 
@@ -119,7 +119,7 @@ def rand_init_cases(rng, visibility, count):
         args = [L_in, L_out] if eps is None else [L_in, L_out, eps]
         expected = {"shape": (L_out, 1 + L_in), "epsilon": 0.12 if eps is None else eps}
         label = f"L_in={L_in}, L_out={L_out}" + ("" if eps is None else f", epsilon_init={eps}")
-        drafts.append(CaseDraft(args, expected, label if visibility == PUBLIC else "hidden sizes"))
+        drafts.append(CaseDraft(args, expected, label if visibility == PUBLIC else "hidden: sizes"))
     return drafts
 
 
@@ -423,3 +423,45 @@ def _descend(cost, theta0: np.ndarray, alpha: float, iters: int):
         history[i], grad = cost(theta)
         theta = theta - alpha * grad
     return theta, history
+
+
+# ---------------------------------------------------------------------------------------------
+# Case labels in Chinese
+# ---------------------------------------------------------------------------------------------
+
+# Phrases of the labels above, longest first so that a phrase is replaced before its parts.
+_LABEL_PHRASES_ZH = [
+    (
+        ", timed (backpropagation, not finite differences)",
+        "，计时（应使用反向传播，而不是数值差分）",
+    ),
+    ("4-layer network (the lecture's picture)", "4 层网络（课件中的网络）"),
+    ("single example (m = 1)", "单个样本 (m = 1)"),
+    ("binary output (K = 2)", "二分类输出 (K = 2)"),
+    ("no hidden layer (L = 2)", "无隐藏层 (L = 2)"),
+    ("quadratic + sine ripple", "二次函数 + 正弦扰动"),
+    ("ex4 forum case", "ex4 论坛用例"),
+    ("ex4 vector", "ex4 向量"),
+    ("larger network", "较大的网络"),
+    ("large network", "大型网络"),
+    ("-layer network", " 层网络"),
+    ("soft targets Y", "软目标 Y"),
+    ("one-hot Y", "独热编码 Y"),
+    ("large |z|", "较大的 |z|"),
+    ("0-d scalar", "0 维标量"),
+    ("-layer ", " 层 "),
+    ("hidden: ", "隐藏用例："),
+    ("hidden", "隐藏用例"),
+    ("sizes", "尺寸"),
+    ("vector", "向量"),
+    ("matrix", "矩阵"),
+]
+
+
+def localize_label(label: str, lang: str) -> str:
+    """A case label in ``lang`` (labels are written in English; values stay as they are)."""
+    if lang != "zh":
+        return label
+    for en, zh in _LABEL_PHRASES_ZH:
+        label = label.replace(en, zh)
+    return label
