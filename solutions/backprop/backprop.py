@@ -197,6 +197,7 @@ except ImportError:  # no check.py here (e.g. the notebook was copied elsewhere)
 
     def check(part):
         print(f"[{part}] self-check unavailable: run this notebook next to check.py")
+        print(f"[{part}] 自测不可用：请在 check.py 所在的目录中运行本 notebook")
 
 # %% [markdown] lang="en" part="sigmoid"
 # ## Part 1 · {{title:sigmoid}} ({{points:sigmoid}} points)
