@@ -62,6 +62,16 @@ def test_broken_submission_still_exits_0_with_a_score_of_0(tmp_path, content):
     assert json.loads(done.stdout)["score"] == 0
 
 
+def test_missing_path_exits_nonzero_with_the_reason(tmp_path):
+    done = bpgrade("grade", str(tmp_path / "typo.py"))
+    assert done.returncode == 2 and "no such file" in done.stderr
+
+
+def test_unloadable_submission_states_the_reason_once():
+    done = bpgrade("grade", str(ROOT / "README.md"))
+    assert done.returncode == 0 and done.stdout.count("unsupported file type") == 1
+
+
 def test_grader_failure_exits_nonzero_with_the_reason(tmp_path):
     bad = tmp_path / "spec.toml"
     bad.write_text("not toml [")

@@ -24,6 +24,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
+    if not args.submission.exists():  # a mistyped path is the caller's error, not a zero score
+        raise GraderError(f"no such file or folder: {args.submission}")
     spec = spec_from(args)
     try:
         report = grade_submission(

@@ -12,11 +12,11 @@ def _mark(passed: bool) -> str:
     return "✓" if passed else "✗"
 
 
-def _part_lines(part: PartResult, width: int) -> list[str]:
+def _part_lines(part: PartResult, width: int, show_cases: bool = True) -> list[str]:
     passed = sum(c.passed for c in part.cases)
     head = f"{_mark(part.passed)} {part.part:<{width}} {part.score:>6.2f}/{part.points:<5g} {passed}/{len(part.cases)}"
     lines = [head]
-    for case in part.cases:
+    for case in part.cases if show_cases else ():
         if not case.passed:
             lines.append(f"    - [{case.visibility}] {case.label}: {case.message}")
     lines += [f"    note: {note}" for note in part.notes]
@@ -33,7 +33,8 @@ def to_text(report: GradeReport, *, verbose: bool = False) -> str:
         f"  {h[0]:<{width}} {h[1]:>12} {h[2]}",
     ]
     for part in report.parts:
-        lines += _part_lines(part, width)
+        # A submission that cannot load fails every case the same way: say it once, below.
+        lines += _part_lines(part, width, show_cases=report.error is None)
     lines.append(f"  {_TOTAL[lang]:<{width}} {report.score:>6.2f}/{report.max_score:g}")
     if report.error:
         lines.append(f"error: {report.error}")
