@@ -97,3 +97,19 @@ def test_demo_grades_the_bundled_examples_and_names_their_mistakes():
     assert any(line.startswith("correct.py") and "100.00/100" in line for line in lines)
     assert done.stdout.count("named mistake:") >= 4
     assert "bias column" in done.stdout
+
+
+def test_grading_imports_nothing_heavy():
+    """Start-up is part of every grading's latency: scipy.special alone once cost 1 s."""
+    code = (
+        "import sys\n"
+        "from autograder.cli import build_parser\n"
+        "build_parser('grade')\n"
+        "from autograder.grading import grade_submission\n"
+        f"grade_submission({str(CORRECT)!r}, student_id='x')\n"
+        "heavy = ('nbformat', 'matplotlib', 'scipy', 'sklearn', 'autograder.release', 'autograder.batch')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
