@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.cases import HIDDEN, PUBLIC, Case, build_cases, resolve_secret
 from autograder.checks import CheckOutcome, run_check
 from autograder.diagnosis import Misconception, diagnose, load_catalog
-from autograder.harness.runner import CallOutcome, Limits, SandboxedSubmission
+from autograder.harness.runner import SUBSTITUTES, CallOutcome, Limits, SandboxedSubmission
 from autograder.messages import msg
 from autograder.scoring import part_score
 from autograder.spec import PartSpec, Spec, load_spec
@@ -24,8 +24,6 @@ from autograder.submission import Source, SubmissionError, load_source
 
 # The worker's bad_result reasons for a wrong number of outputs (harness/worker.py ``convert``).
 _ARITY = re.compile(r"\w+ (of length \d+|instead of \d+ values)")
-# Helpers the worker carries in a known-correct form, for "wrong only because X is wrong".
-SUBSTITUTABLE = frozenset({"sigmoid", "sigmoidGradient"})
 
 
 @dataclass
@@ -68,9 +66,6 @@ class GradeReport:
     lang: str = "en"
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -269,7 +264,7 @@ class _Grader:
         """A part wrong only through a wrong helper (sigmoidGradient, say) is told so."""
         failed_functions = {
             c.function for c in cases if not verdicts[c.case_id].outcome.passed
-        } & SUBSTITUTABLE
+        } & SUBSTITUTES  # helpers the worker carries in a known-correct form
         for case in cases:
             verdict = verdicts[case.case_id]
             part = self.spec.part(case.part)

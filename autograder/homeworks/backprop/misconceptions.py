@@ -27,7 +27,7 @@ import numpy as np
 from autograder.cases import Case
 from autograder.diagnosis import Misconception, variant_matches
 from autograder.homeworks.backprop.cases import quadratic_cost
-from bpnet_ref import sigmoid as expit  # numpy-only: scipy.special costs ~1 s to import
+from bpnet_ref import sigmoid
 
 # Part ids (spec.toml), grouped by what they compute.
 COST = "nnCost"
@@ -35,7 +35,6 @@ GRAD = "nnGrad"
 DEEP = "nnCostFunctionDeep"
 SE_COST = "squaredErrorCostFunction"
 SE_DELTA = "squaredErrorDelta"
-CE_NETS = (COST, GRAD, DEEP)
 ALL_NETS = (COST, GRAD, DEEP, SE_COST)
 BACKPROP = (GRAD, DEEP, SE_COST)  # parts whose gradient runs the hidden δ recursion
 
@@ -63,7 +62,7 @@ class Bug:
     Attributes
     ----------
     z_sign : float
-        The sigmoid used everywhere is ``expit(z_sign * z)``; -1 is ``1 / (1 + e^z)``.
+        The sigmoid used everywhere is ``sigmoid(z_sign * z)``; -1 is ``1 / (1 + e^z)``.
     targets : callable
         ``targets(y, K) -> Y``, the (m, K) target matrix built from 0-based labels.
     params_order, grad_order : {"C", "F"}
@@ -156,7 +155,7 @@ def buggy_network(ctx: dict, bug: Bug = CORRECT) -> tuple[float, np.ndarray]:
     acts, zs = [_with_bias(X)], []
     for T in thetas:
         zs.append(acts[-1] @ T.T)
-        acts.append(_with_bias(expit(bug.z_sign * zs[-1])))
+        acts.append(_with_bias(sigmoid(bug.z_sign * zs[-1])))
     z_out = zs[-1]
     h = acts.pop()[:, 1:]
 
@@ -284,7 +283,7 @@ def _predict(case: Case, *, offset: int = 0, drop_bias=(), z_sign: float = 1.0) 
     thetas = case.context["thetas"]
     for l, T in enumerate(thetas):
         z = A @ T[:, 1:].T if l in drop_bias else _with_bias(A) @ T.T
-        A = expit(z_sign * z)
+        A = sigmoid(z_sign * z)
     return np.argmax(A, axis=1) + offset
 
 
@@ -408,7 +407,7 @@ CATALOG: list[Misconception] = [
         "the sigmoid computed as 1/(1 + e^z) (sign of the exponent lost)",
         "Sigmoid 写成了 1/(1 + e^z)（指数的负号丢了）",
         variant=_per_part(
-            sigmoid=_elementwise(lambda z: expit(-z)),
+            sigmoid=_elementwise(lambda z: sigmoid(-z)),
             predict=lambda case: _predict(case, z_sign=-1.0),
             **{p: _SIGMOID_SIGN for p in ALL_NETS},
         ),
@@ -424,7 +423,7 @@ CATALOG: list[Misconception] = [
         "sigmoid_gradient_is_g",
         "g'(z) returned as g(z) itself (the factor 1 - g(z) missing)",
         "g'(z) 直接返回了 g(z)（少了因子 1 - g(z)）",
-        expit,
+        sigmoid,
         lambda z, a: a,
     ),
     # -- backpropagation ------------------------------------------------------------------------
@@ -433,7 +432,7 @@ CATALOG: list[Misconception] = [
         BACKPROP,
         "the hidden δ uses sigmoidGradient(a) instead of sigmoidGradient(z): g' applied twice",
         "隐藏层 δ 用了 sigmoidGradient(a) 而不是 sigmoidGradient(z)：sigmoid 被套用了两次",
-        hidden_gprime=lambda z, a: expit(a) * (1 - expit(a)),
+        hidden_gprime=lambda z, a: sigmoid(a) * (1 - sigmoid(a)),
     ),
     _net(
         "gprime_forgotten",
