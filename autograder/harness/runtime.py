@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from autograder.files import write_atomic
+
 DEFAULT_CHILD_PREFIX = "/opt/bpgrade/child"
 ENV_VAR = "BPGRADE_CHILD_PYTHON"
 # What student code may import: numpy, and scipy (scipy.special.expit is a common sigmoid).
@@ -211,10 +213,7 @@ def _store_probe(python: str, info: dict[str, Any], stdlib: list[str]) -> None:
         path = os.path.join(
             private_dir(), "runtime-" + hashlib.sha256(python.encode()).hexdigest()[:16] + ".json"
         )
-        tmp = path + f".{os.getpid()}"
-        with open(tmp, "w") as fh:
-            json.dump({"key": _cache_key(python), "info": info, "stdlib": stdlib}, fh)
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps({"key": _cache_key(python), "info": info, "stdlib": stdlib}))
     except (OSError, RuntimeSetupError):
         pass
 
