@@ -17,6 +17,7 @@ from autograder.cases import HIDDEN, PUBLIC, Case, build_cases, resolve_secret
 from autograder.checks import CheckOutcome, run_check
 from autograder.diagnosis import Misconception, diagnose, load_catalog
 from autograder.harness.runner import SUBSTITUTES, CallOutcome, Limits, SandboxedSubmission
+from autograder.harness.zygote import Zygote
 from autograder.messages import msg
 from autograder.scoring import part_score
 from autograder.spec import PartSpec, Spec, load_spec
@@ -83,6 +84,7 @@ def grade_submission(
     tier: str = "auto",
     visibility: Iterable[str] = (PUBLIC, HIDDEN),
     parts: Iterable[str] | None = None,
+    zygote: Zygote | None = None,
 ) -> GradeReport:
     """Grade one submission file or folder.
 
@@ -104,6 +106,9 @@ def grade_submission(
         Which cases to run; the student self-check runs only the public ones.
     parts : iterable of str, optional
         Restrict grading to these part ids.
+    zygote : Zygote, optional
+        Fork the submission's worker from this (already booted, reusable) zygote instead of
+        starting one; its tier overrides ``tier``. ``grade-all`` keeps one per job.
 
     Returns
     -------
@@ -136,7 +141,7 @@ def grade_submission(
         cases = make_cases()
         return _broken(spec, part_specs, cases, str(path), student_id, str(exc), lang, started)
     warnings += source.warnings
-    grader = _Grader(spec, source, lang, tier, load_catalog(spec.misconceptions_module))
+    grader = _Grader(spec, source, lang, tier, load_catalog(spec.misconceptions_module), zygote)
     cases, results, tier_used, load_error = grader.run(make_cases)
     report_parts = [_part_result(p, results, cases, lang, grader.part_notes) for p in part_specs]
     return GradeReport(
@@ -185,10 +190,16 @@ class _Grader:
     """Runs a submission's cases through one sandboxed child, memoising shared calls."""
 
     def __init__(
-        self, spec: Spec, source: Source, lang: str, tier: str, catalog: list[Misconception]
+        self,
+        spec: Spec,
+        source: Source,
+        lang: str,
+        tier: str,
+        catalog: list[Misconception],
+        zygote: Zygote | None = None,
     ):
         self.spec, self.source, self.lang, self.tier = spec, source, lang, tier
-        self.catalog = catalog
+        self.catalog, self.zygote = catalog, zygote
         self.warnings: list[str] = []
         self.part_notes: dict[str, list[str]] = {}
         self._calls: dict[str, CallOutcome] = {}
@@ -204,7 +215,11 @@ class _Grader:
             call_timeout=self.spec.call_timeout_s,
         )
         with SandboxedSubmission(
-            self.source.code, filename=self.spec.module_name, tier=self.tier, limits=limits
+            self.source.code,
+            filename=self.spec.module_name,
+            tier=self.tier,
+            limits=limits,
+            zygote=self.zygote,
         ) as child:
             self.child = child
             child.start()

@@ -3,7 +3,7 @@
 Run from the repository root (after ``bpgrade setup``):
 
     python3 benchmarks/bench_batch.py [--n 500] [--jobs 2] [--pool process|thread|both]
-                                      [--out bench-out/batch.json]
+                                      [--baseline] [--out bench-out/batch.json]
 
 The class (``tests/batch/classmix.py``) is mostly correct and buggy submissions (modules,
 notebooks, folders) with ~2% hostile (infinite loops at import and in a function, sys.exit,
@@ -19,6 +19,7 @@ otter-grader 7.0.0 with two parallel workers: 10 submissions in 23.8 s, ≈ 2.4 
 from __future__ import annotations
 
 import argparse
+import csv
 import importlib.util
 import json
 import os
@@ -45,10 +46,11 @@ def _classmix():
     return module
 
 
-def run_batch(subs: Path, out: Path, jobs: int, pool: str) -> float:
+def run_batch(subs: Path, out: Path, jobs: int, pool: str, fresh: bool = False) -> float:
     """Run the CLI once; return its wall time."""
     cmd = [sys.executable, "-m", "autograder", "grade-all", str(subs), "--out", str(out)]
     cmd += ["--jobs", str(jobs), "--pool", pool, "--no-progress"]
+    cmd += ["--fresh-workers"] if fresh else []
     env = dict(os.environ, BPGRADE_SECRET=os.environ.get("BPGRADE_SECRET", "bench-secret"))
     started = time.perf_counter()
     subprocess.run(cmd, check=True, env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
@@ -61,6 +63,15 @@ def per_student(out: Path) -> dict[str, dict]:
         data = json.loads(results.read_text())
         found[results.parent.name] = data
     return found
+
+
+def grades(out: Path) -> list[dict]:
+    """The gradebook without its timing column (the one thing two correct runs may differ in)."""
+    with (out / "gradebook.csv").open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    for row in rows:
+        row.pop("execution_time", None)
+    return rows
 
 
 def summarise(kinds: dict[str, str], out: Path, wall: float, pool: str) -> dict:
@@ -109,6 +120,12 @@ def main() -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--pool", choices=("process", "thread", "both"), default="process")
     parser.add_argument("--out", type=Path, default=None, help="also write the figures as JSON")
+    parser.add_argument(
+        "--baseline",
+        action="store_true",
+        help="also grade the class with --fresh-workers (one sandboxed interpreter per "
+        "submission, the design before zygotes) and compare time and gradebook",
+    )
     args = parser.parse_args()
     pools = ("thread", "process") if args.pool == "both" else (args.pool,)
     print(
@@ -119,13 +136,23 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
         subs = Path(tmp) / "submissions"
         kinds = _classmix().make_class(subs, args.n)
-        for pool in pools:
-            out = Path(tmp) / f"out-{pool}"
-            wall = run_batch(subs, out, args.jobs, pool)
-            summary = summarise(kinds, out, wall, pool)
+        runs = [(pool, False) for pool in pools] + ([(pools[-1], True)] if args.baseline else [])
+        for pool, fresh in runs:
+            out = Path(tmp) / f"out-{pool}{'-fresh' if fresh else ''}"
+            wall = run_batch(subs, out, args.jobs, pool, fresh)
+            summary = summarise(kinds, out, wall, pool + (" --fresh-workers" if fresh else ""))
             summary["load_average_after"] = round(os.getloadavg()[0], 2)
             print_summary(summary, args.jobs)
             print(f"- load average after: {summary['load_average_after']:.2f}")
+            if fresh:
+                zygote_run = summaries[-1]
+                same = grades(out) == grades(Path(tmp) / f"out-{pool}")
+                summary["zygote_speedup"] = round(summary["total_s"] / zygote_run["total_s"], 2)
+                summary["same_gradebook"] = same
+                print(
+                    f"- zygotes vs fresh workers: {summary['zygote_speedup']}× faster; "
+                    f"gradebooks {'identical' if same else 'DIFFER'}"
+                )
             summaries.append(summary)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,12 @@ Measured in the same run:
 * ``cli``: ``bpgrade grade correct.py --format json`` as a fresh process (interpreter start,
   imports, case generation, sandboxed child, every part) — what an instructor or Gradescope pays;
   also for the solution notebook (``.ipynb``);
-* ``in-process``: ``grade_submission()`` in a warm grader (what each ``grade-all`` job pays);
+* ``python + numpy``: a fresh ``python -c "import numpy"`` — the floor under any cold CLI that
+  computes with numpy (the grader's own start, before any grading);
+* ``warm, zygote fork``: ``grade_submission(zygote=...)`` in a warm grader with one reused zygote,
+  so each submission gets a fresh fork (what each ``grade-all`` job pays);
+* ``warm, fresh worker``: ``grade_submission()`` in a warm grader, booting a new sandboxed
+  interpreter for the submission (the cost before zygotes);
 * ``floor``: the same cases and checks, with the student's functions exec'd in the grader's own
   process (no child, no sandbox) — the cost of the grading work itself, and the baseline the other
   rows are compared with. The grader never runs student code this way.
@@ -40,6 +45,7 @@ from autograder.cases import build_cases, resolve_secret  # noqa: E402
 from autograder.checks import run_check  # noqa: E402
 from autograder.grading import grade_submission  # noqa: E402
 from autograder.harness.protocol import CallableSpec  # noqa: E402
+from autograder.harness.zygote import Zygote  # noqa: E402
 from autograder.spec import load_spec  # noqa: E402
 
 CORRECT = ROOT / "examples" / "submissions" / "correct.py"
@@ -112,6 +118,12 @@ def run_cli(path: Path, sample: bool) -> tuple[float, int]:
     return elapsed, peak
 
 
+def run_python_numpy() -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import numpy"], check=True)
+    return time.perf_counter() - start
+
+
 def _build(arg):
     if isinstance(arg, CallableSpec):
         A, b, c = arg.params["A"], arg.params["b"], arg.params["c"]
@@ -161,9 +173,13 @@ def main() -> None:
         rows: dict[str, list[float]] = {
             "cli .py": [],
             "cli .ipynb": [],
-            "in-process": [],
+            "python + numpy": [],
+            "warm, zygote fork": [],
+            "warm, fresh worker": [],
             "floor": [],
         }
+        zygote = Zygote()
+        grade_submission(CORRECT, student_id="warm", spec=spec, zygote=zygote)
         peaks: list[int] = []
         for i in range(args.repeat):  # interleaved, so load on this shared machine hits all alike
             t, peak = run_cli(CORRECT, sample=i < 5)
@@ -171,9 +187,14 @@ def main() -> None:
             if peak:
                 peaks.append(peak)
             rows["cli .ipynb"].append(run_cli(notebook, sample=False)[0])
+            rows["python + numpy"].append(run_python_numpy())
+            start = time.perf_counter()
+            report = grade_submission(CORRECT, student_id="bench", spec=spec, zygote=zygote)
+            rows["warm, zygote fork"].append(time.perf_counter() - start)
+            assert report.score == 100, report.score
             start = time.perf_counter()
             report = grade_submission(CORRECT, student_id="bench", spec=spec)
-            rows["in-process"].append(time.perf_counter() - start)
+            rows["warm, fresh worker"].append(time.perf_counter() - start)
             assert report.score == 100, report.score
             rows["floor"].append(run_floor(spec, secret))
     floor = median(rows["floor"])

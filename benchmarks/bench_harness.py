@@ -6,7 +6,8 @@ Usage::
 
 "plain" runs the same worker.py with no uid drop, rlimits, namespaces or filters (a measurement
 baseline only; the grader never runs student code that way). Start = new SandboxedSubmission until
-the module is loaded (stage, spawn, interpreter + numpy import, filters, tiny module). Call = one
+the module is loaded (stage, spawn, interpreter + numpy import, filters, tiny module); fork = the
+same from a warm zygote (fork, filters, tiny module, reap), where the tier has zygotes. Call = one
 round trip of a small and a large request. The bwrap line is ``bwrap ... /bin/true`` minus
 ``/bin/true`` as the slot uid.
 """
@@ -31,6 +32,7 @@ from autograder.harness import sandbox as sb  # noqa: E402
 from autograder.harness.runner import SandboxedSubmission  # noqa: E402
 from autograder.harness.runtime import find_child_python, probe_runtime  # noqa: E402
 from autograder.harness.sandbox import CHILD_ENV, Limits, Sandbox, Stage  # noqa: E402
+from autograder.harness.zygote import Zygote  # noqa: E402
 
 SOURCE = """
 import numpy as np
@@ -85,9 +87,25 @@ def bench_tier(sandbox: Sandbox, repeat: int, calls: int) -> dict[str, float]:
             large_times.append(time.perf_counter() - t0)
     return {
         "start_ms": statistics.median(starts) * 1e3,
+        "fork_start_ms": bench_fork_start(sandbox, repeat),
         "call_small_ms": statistics.median(small_times) * 1e3,
         "call_large_ms": statistics.median(large_times) * 1e3,
     }
+
+
+def bench_fork_start(sandbox: Sandbox, repeat: int) -> float | None:
+    """The same start, forked from a warm zygote (what each submission of a batch pays)."""
+    if not Zygote.supported(sandbox):
+        return None
+    starts = []
+    with Zygote(sandbox) as zygote:
+        zygote.start()
+        for _ in range(repeat + 1):
+            t0 = time.perf_counter()
+            with SandboxedSubmission(SOURCE, zygote=zygote) as sub:
+                assert sub.load().status == "ok"
+                starts.append(time.perf_counter() - t0)
+    return statistics.median(starts[1:]) * 1e3  # the first one waits for the zygote's own boot
 
 
 def bench_bwrap_overhead(repeat: int) -> dict[str, float] | None:
@@ -141,15 +159,16 @@ def main() -> None:
         return
     base = results["plain"]
     print(
-        f"{'tier':8} {'start ms':>9} {'x plain':>8} {'call 43 ms':>11} {'x plain':>8} {'call 2M ms':>11} {'x plain':>8}"
+        f"{'tier':8} {'start ms':>9} {'x plain':>8} {'fork ms':>8} {'call 43 ms':>11} {'x plain':>8} {'call 2M ms':>11} {'x plain':>8}"
     )
     for tier in ["plain", *sb.TIERS]:
         if tier not in results:
             print(f"{tier:8} unavailable: {report[tier]['reason']}")
             continue
         r = results[tier]
+        fork = f"{r['fork_start_ms']:8.1f}" if r["fork_start_ms"] is not None else f"{'-':>8}"
         print(
-            f"{tier:8} {r['start_ms']:9.1f} {r['start_ms'] / base['start_ms']:8.2f} "
+            f"{tier:8} {r['start_ms']:9.1f} {r['start_ms'] / base['start_ms']:8.2f} {fork} "
             f"{r['call_small_ms']:11.3f} {r['call_small_ms'] / base['call_small_ms']:8.2f} "
             f"{r['call_large_ms']:11.2f} {r['call_large_ms'] / base['call_large_ms']:8.2f}"
         )

@@ -36,6 +36,7 @@ from pathlib import Path
 from autograder.batch import store
 from autograder.batch.discover import Submission
 from autograder.grading import GradeReport, grade_submission
+from autograder.harness.zygote import shared_zygote
 from autograder.spec import DEFAULT_SPEC, Spec, load_spec
 
 THREAD, PROCESS = "thread", "process"
@@ -64,6 +65,8 @@ class BatchOptions:
         Regrade students that already have results.
     pool : {"process", "thread"}
         Executor for the parent side (see the module docstring for the measurement).
+    fresh_workers : bool
+        Boot a sandboxed interpreter per submission instead of forking from each job's zygote.
     """
 
     out: Path
@@ -74,6 +77,7 @@ class BatchOptions:
     tier: str = "auto"
     force: bool = False
     pool: str = PROCESS
+    fresh_workers: bool = False
 
 
 @dataclass(frozen=True)
@@ -179,6 +183,8 @@ def _grade(task: Task, spec: Spec, options: BatchOptions) -> _Graded:
             secret=options.secret,
             lang=options.lang,
             tier=options.tier,
+            # One zygote per job, reused by all its students: numpy loads once per job.
+            zygote=None if options.fresh_workers else shared_zygote(options.tier),
         )
     except Exception as exc:  # a grader bug on one submission must not stop the class
         # The student sees the exception type only: its text could quote hidden data.

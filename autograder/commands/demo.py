@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from autograder.cli import GraderError
 from autograder.commands.common import add_grading_options, spec_from
 from autograder.diagnosis import load_catalog
 from autograder.grading import GradeReport, grade_submission
+from autograder.harness.sandbox import SandboxError
+from autograder.harness.zygote import shared_zygote
 from autograder.report import to_text
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "submissions"
@@ -44,12 +47,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"no example submissions in {args.examples}")
         return 1
     reports = []
-    for path in files:
-        report = grade_submission(
-            path, student_id=path.stem, spec=spec, lang=args.lang, tier=args.tier
-        )
-        reports.append(report)
-        print(to_text(report) if args.verbose else _row(report, titles), flush=True)
+    try:
+        zygote = shared_zygote(args.tier)  # one sandboxed numpy start-up for all the examples
+        for path in files:
+            report = grade_submission(
+                path, student_id=path.stem, spec=spec, lang=args.lang, tier=args.tier, zygote=zygote
+            )
+            reports.append(report)
+            print(to_text(report) if args.verbose else _row(report, titles), flush=True)
+    except SandboxError as exc:
+        raise GraderError(f"cannot sandbox student code: {exc}") from None
     print(
         f"\ngraded {len(reports)} submissions in the '{reports[0].tier}' sandbox tier; "
         "`bpgrade grade FILE` shows one submission's full feedback"

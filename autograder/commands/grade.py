@@ -8,9 +8,8 @@ from pathlib import Path
 from autograder.cli import GraderError
 from autograder.commands.common import add_grading_options, spec_from
 from autograder.files import dump_json, write_atomic
-from autograder.grading import grade_submission
-from autograder.harness.sandbox import SandboxError
-from autograder.report import to_gradescope, to_text
+from autograder.harness.sandbox import Sandbox, SandboxError
+from autograder.harness.zygote import Zygote
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -26,16 +25,44 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     if not args.submission.exists():  # a mistyped path is the caller's error, not a zero score
         raise GraderError(f"no such file or folder: {args.submission}")
-    spec = spec_from(args)
+    zygote = _boot_zygote(args.tier)
     try:
-        report = grade_submission(
-            args.submission, student_id=args.student_id, spec=spec, lang=args.lang, tier=args.tier
-        )
+        # Imported once the zygote is booting: numpy then loads in the sandbox and here at once.
+        from autograder.grading import grade_submission
+        from autograder.report import to_gradescope, to_text
+
+        spec = spec_from(args)
+        try:
+            report = grade_submission(
+                args.submission,
+                student_id=args.student_id,
+                spec=spec,
+                lang=args.lang,
+                tier=args.tier,
+                zygote=zygote,
+            )
+        except SandboxError as exc:
+            raise GraderError(f"cannot sandbox student code: {exc}") from None
+        json_out = args.format == "json"
+        text = dump_json(to_gradescope(report)) if json_out else to_text(report) + "\n"
+        if args.out:
+            write_atomic(args.out, text)
+        else:
+            print(text, end="")
+    finally:
+        if zygote is not None:
+            zygote.close()
+    return 0
+
+
+def _boot_zygote(tier: str) -> Zygote | None:
+    """Start the sandboxed zygote first thing (None in tiers without one)."""
+    try:
+        sandbox = Sandbox(tier=tier)
+        if not Zygote.supported(sandbox):
+            return None
+        zygote = Zygote(sandbox)
+        zygote.start()
     except SandboxError as exc:
         raise GraderError(f"cannot sandbox student code: {exc}") from None
-    text = dump_json(to_gradescope(report)) if args.format == "json" else to_text(report) + "\n"
-    if args.out:
-        write_atomic(args.out, text)
-    else:
-        print(text, end="")
-    return 0
+    return zygote

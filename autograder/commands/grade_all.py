@@ -50,6 +50,12 @@ def add_parser(sub) -> argparse.ArgumentParser:
         default=PROCESS,
         help="worker processes (default; faster) or threads for the grading side",
     )
+    p.add_argument(
+        "--fresh-workers",
+        action="store_true",
+        help="boot a new sandboxed interpreter per submission instead of forking it from each "
+        "job's zygote (slower; for comparison, or if a zygote misbehaves)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     add_grading_options(p)
     return p
@@ -67,6 +73,7 @@ def _options(args: argparse.Namespace) -> BatchOptions:
         tier=args.tier,
         force=args.force,
         pool=args.pool,
+        fresh_workers=args.fresh_workers,
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import builtins
 import fcntl
+import functools
 import math
 import os
 import re
@@ -23,7 +24,7 @@ import sys
 import time
 import weakref
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 
@@ -36,7 +37,16 @@ from .protocol import (
     read_frame,
     read_npy,
 )
-from .sandbox import Limits, Sandbox, SandboxError, Slot, Stage, acquire_slot
+from .sandbox import (
+    Limits,
+    Sandbox,
+    SandboxError,
+    Slot,
+    Stage,
+    acquire_slot,
+    forget_tier_choice,
+)
+from .zygote import WorkerPipes, Zygote
 
 __all__ = [
     "CallOutcome",
@@ -111,6 +121,10 @@ class _Crash(Exception):
     pass
 
 
+class _StartFailed(Exception):
+    pass
+
+
 def _safe_exception_name(name: object) -> str:
     """Only names of real built-in exceptions cross; anything else could smuggle data."""
     if isinstance(name, str) and _IDENT.fullmatch(name):
@@ -143,14 +157,19 @@ def _module_name(filename: str) -> str:
 
 
 class _Child:
-    """Pipes to one live worker, with a deadline on every operation."""
+    """Pipes to one live worker, with a deadline on every operation.
 
-    def __init__(self, proc: subprocess.Popen[bytes], stderr_sink: Any) -> None:
+    ``proc`` is the worker's process when the runner started it; None for a zygote's fork.
+    """
+
+    def __init__(
+        self,
+        pipes: WorkerPipes,
+        stderr_sink: Any,
+        proc: subprocess.Popen[bytes] | None = None,
+    ) -> None:
         self.proc = proc
-        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
-        self.in_fd = proc.stdin.fileno()
-        self.out_fd = proc.stdout.fileno()
-        self.err_fd = proc.stderr.fileno()
+        self.in_fd, self.out_fd, self.err_fd = pipes.request, pipes.response, pipes.stderr
         for fd in (self.in_fd, self.out_fd, self.err_fd):
             os.set_blocking(fd, False)
         for fd in (self.in_fd, self.out_fd):
@@ -238,11 +257,23 @@ class _Child:
         probe.register(self.out_fd, _POLL_IN)
         return bool(probe.poll(0))
 
+    @classmethod
+    def of_process(cls, proc: subprocess.Popen[bytes], stderr_sink: Any) -> _Child:
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        pipes = WorkerPipes(proc.stdin.fileno(), proc.stdout.fileno(), proc.stderr.fileno())
+        return cls(pipes, stderr_sink, proc)
+
     def close_pipes(self) -> None:
-        for stream in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+        if self.proc is not None:
+            streams = (self.proc.stdin, self.proc.stdout, self.proc.stderr)
+            closers = [stream.close for stream in streams if stream is not None]
+        else:
+            closers = [
+                functools.partial(os.close, fd) for fd in (self.in_fd, self.out_fd, self.err_fd)
+            ]
+        for close in closers:
             try:
-                if stream is not None:
-                    stream.close()
+                close()
             except OSError:
                 pass
 
@@ -263,6 +294,10 @@ class SandboxedSubmission:
         Timeouts, budget and resource limits.
     sandbox : Sandbox, optional
         A pre-built configuration (overrides ``tier``); lets many submissions share detection.
+    zygote : Zygote, optional
+        A zygote to fork workers from (overrides ``sandbox`` and ``tier``); it stays open for the
+        next submission. Without one, a private zygote is made where the tier supports it
+        (:meth:`Zygote.supported`), and a worker is started directly elsewhere.
 
     Attributes
     ----------
@@ -288,13 +323,17 @@ class SandboxedSubmission:
         tier: str = "auto",
         limits: Limits | None = None,
         sandbox: Sandbox | None = None,
+        zygote: Zygote | None = None,
     ) -> None:
         self.limits = limits or Limits()
-        self.sandbox = sandbox or Sandbox(tier=tier)
+        if zygote is not None and not zygote.matches(self.limits):
+            raise ValueError("the zygote's workers have other resource limits than `limits`")
+        self.sandbox = zygote.sandbox if zygote is not None else sandbox or Sandbox(tier=tier)
         self.tier = self.sandbox.tier
         self.warnings = list(self.sandbox.warnings)
         self.filename = os.path.basename(filename) or "nn.py"
         self.module_name = _module_name(self.filename)
+        self._source = source
         self.restarts = 0
         self.starts = 0
         self.layers: dict[str, str] = {}
@@ -307,9 +346,19 @@ class SandboxedSubmission:
         self._loaded_in_child = False
         self._load_outcome: CallOutcome | None = None
         self._closed = False
-        self._slot: Slot | None = acquire_slot() if os.geteuid() == 0 else None
+        self._owns_zygote = zygote is None and Zygote.supported(self.sandbox)
+        if self._owns_zygote:
+            zygote = Zygote(self.sandbox, limits=self.limits)
+        self._zygote = zygote
+        if zygote is not None:
+            self._slot, self._stage = zygote.slot, zygote.stage
+            self._finalizer = weakref.finalize(
+                self, SandboxedSubmission._final_release, zygote, self._owns_zygote
+            )
+            return
+        self._slot = acquire_slot() if os.geteuid() == 0 else None
         try:
-            self._stage: Stage = self.sandbox.make_stage(source, self.filename, self._slot)
+            self._stage = self.sandbox.make_stage(source, self.filename, self._slot)
         except BaseException:
             if self._slot is not None:
                 self._slot.release()
@@ -333,6 +382,14 @@ class SandboxedSubmission:
         self._closed = True
         self._kill_child()
         self._finalizer()
+
+    @staticmethod
+    def _final_release(zygote: Zygote, owned: bool) -> None:
+        if owned:
+            zygote.close()
+        else:  # a shared zygote serves the next submission: leave nothing of this one
+            zygote.reap()
+            zygote.stage.clear_source()
 
     @staticmethod
     def _final_cleanup(sandbox: Sandbox, stage: Stage, slot: Slot | None) -> None:
@@ -504,8 +561,12 @@ class SandboxedSubmission:
             self.restarts += 1
         self.starts += 1
         self._spawned_at = time.monotonic()
-        proc = self.sandbox.spawn(self._stage, self.limits, self._slot)
-        self._child = _Child(proc, self._sink)
+        if self._zygote is not None:
+            pipes = self._zygote.fork(self._source, self.filename)
+            self._child = _Child(pipes, self._sink)
+        else:
+            proc = self.sandbox.spawn(self._stage, self.limits, self._slot)
+            self._child = _Child.of_process(proc, self._sink)
         self._ready = False
         self._loaded_in_child = False
 
@@ -515,17 +576,18 @@ class SandboxedSubmission:
             self._spawn()
         if self._ready:
             return
-        child = self._child
-        deadline = self._spawned_at + min(self.limits.start_timeout, self.budget_left)
         try:
-            header, _ = child.recv(deadline, Caps(max_blobs=0))
-        except (_Timeout, _Crash, ProtocolError) as exc:
-            self._kill_child()
-            raise SandboxError(
-                f"sandbox worker failed to start ({type(exc).__name__.strip('_')})"
-            ) from None
-        finally:
-            self._spent += time.monotonic() - self._spawned_at
+            header = self._await_ready()
+        except _StartFailed as exc:
+            if self._zygote is None:
+                self._start_failed(str(exc))
+            # A zygote that died just before our fork request shows only as a closed pipe. The
+            # reap in _kill_child noticed and tore it down; the next fork boots a new one.
+            self._spawn()
+            try:
+                header = self._await_ready()
+            except _StartFailed as exc:
+                self._start_failed(str(exc))
         if header.get("op") != "ready" or header.get("status") != "ok":
             self._kill_child()
             raise SandboxError(
@@ -533,6 +595,24 @@ class SandboxedSubmission:
             )
         self.layers = {str(k): str(v)[:100] for k, v in dict(header.get("layers") or {}).items()}
         self._ready = True
+
+    def _await_ready(self) -> dict[str, Any]:
+        """The worker's first frame, within the start deadline; _StartFailed if none comes."""
+        child = self._child
+        assert child is not None
+        deadline = self._spawned_at + min(self.limits.start_timeout, self.budget_left)
+        try:
+            header, _ = child.recv(deadline, Caps(max_blobs=0))
+        except (_Timeout, _Crash, ProtocolError) as exc:
+            self._kill_child()
+            raise _StartFailed(type(exc).__name__.strip("_")) from None
+        finally:
+            self._spent += time.monotonic() - self._spawned_at
+        return header
+
+    def _start_failed(self, reason: str) -> NoReturn:
+        forget_tier_choice(self.sandbox.runtime.python)  # it may be a stale remembered tier
+        raise SandboxError(f"sandbox worker failed to start ({reason})")
 
     def _load_in_child(self) -> CallOutcome:
         if self.budget_left <= 0:
@@ -659,15 +739,26 @@ class SandboxedSubmission:
         arrays = tuple(read_npy(blob) for blob in raw)
         return arrays[0] if n_outputs == 1 else arrays
 
-    def _crash_message(self) -> str:
+    def _exit_code(self, wait: float) -> int | None:
+        """The worker's exit code if it ends within ``wait`` s (then every process is killed)."""
         child = self._child
-        code = None
-        if child is not None:
-            try:
-                code = child.proc.wait(timeout=1.0)
-            except subprocess.TimeoutExpired:
-                code = None
+        if child is None:
+            return None
+        if self._zygote is not None:
+            child.close_pipes()
+            self._child = None
+            self._loaded_in_child = self._ready = False
+            status = self._zygote.reap(wait=wait)
+            return None if status is None else os.waitstatus_to_exitcode(status)
+        try:
+            code = child.proc.wait(timeout=wait)
+        except subprocess.TimeoutExpired:
+            code = None
         self._kill_child()
+        return code
+
+    def _crash_message(self) -> str:
+        code = self._exit_code(wait=1.0)
         if code is None:
             return "worker stopped answering"
         if code < 0 or code > 128:
@@ -685,4 +776,7 @@ class SandboxedSubmission:
         if child is None:
             return
         child.close_pipes()
-        self.sandbox.cleanup(child.proc, self._slot)
+        if self._zygote is not None:
+            self._zygote.reap()
+        else:
+            self.sandbox.cleanup(child.proc, self._slot)

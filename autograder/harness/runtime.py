@@ -185,7 +185,7 @@ def private_dir() -> str:
     return path
 
 
-def _cache_key(python: str) -> list[object]:
+def runtime_cache_key(python: str) -> list[object]:
     """What invalidates a cached probe: the interpreter binary and pyvenv.cfg."""
     real = os.path.realpath(python)
     key: list[object] = [python, real, os.stat(real).st_mtime_ns]
@@ -201,7 +201,9 @@ def _cached_probe(python: str) -> dict[str, Any] | None:
         )
         with open(path) as fh:
             data = json.load(fh)
-        if data.get("key") == _cache_key(python) and os.path.isdir(data["info"]["numpy_dir"]):
+        if data.get("key") == runtime_cache_key(python) and os.path.isdir(
+            data["info"]["numpy_dir"]
+        ):
             return data
     except (OSError, ValueError, KeyError, TypeError, RuntimeSetupError):
         pass
@@ -213,7 +215,9 @@ def _store_probe(python: str, info: dict[str, Any], stdlib: list[str]) -> None:
         path = os.path.join(
             private_dir(), "runtime-" + hashlib.sha256(python.encode()).hexdigest()[:16] + ".json"
         )
-        write_atomic(path, json.dumps({"key": _cache_key(python), "info": info, "stdlib": stdlib}))
+        write_atomic(
+            path, json.dumps({"key": runtime_cache_key(python), "info": info, "stdlib": stdlib})
+        )
     except (OSError, RuntimeSetupError):
         pass
 

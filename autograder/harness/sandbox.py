@@ -25,6 +25,8 @@ import fcntl
 import functools
 import glob
 import grp
+import hashlib
+import json
 import os
 import platform
 import pwd
@@ -40,13 +42,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .protocol import ProtocolError, decode_frame
+from autograder.files import write_atomic
+
 from .runtime import (
     ChildRuntime,
     RuntimeSetupError,
     find_child_python,
     private_dir,
     probe_runtime,
+    runtime_cache_key,
 )
 
 TIERS = ("bwrap", "seccomp", "rlimits")
@@ -431,6 +435,22 @@ class Stage:
         base = SANDBOX_STAGE if tier == "bwrap" else str(self.path)
         return f"{base}/worker.py", f"{base}/{self.source_name}"
 
+    def write_source(self, source: str | bytes, filename: str, slot: Slot | None) -> None:
+        """Put a student's module in the stage, replacing the previous one (a zygote's stage
+        serves one submission after another). Only the slot's group may read it."""
+        self.clear_source()
+        self.source_name = os.path.basename(filename) or "nn.py"
+        target = self.path / self.source_name
+        target.write_bytes(source.encode("utf-8") if isinstance(source, str) else bytes(source))
+        if slot is not None:
+            os.chown(target, -1, slot.gid)
+            target.chmod(0o640)
+
+    def clear_source(self) -> None:
+        """Delete the student's module (the stage keeps ``worker.py``)."""
+        if self.source_name and self.source_name != "worker.py":
+            (self.path / self.source_name).unlink(missing_ok=True)
+
 
 @functools.lru_cache(maxsize=4)
 def _bwrap_features(bwrap: str) -> frozenset[str]:
@@ -532,10 +552,13 @@ class Sandbox:
             return "net, ipc, uts"
         return "none"
 
-    def worker_config(self, stage: Stage, limits: Limits) -> dict[str, Any]:
+    def worker_config(self, stage: Stage, limits: Limits, zygote: bool = False) -> dict[str, Any]:
         """The JSON the worker reads from ``argv[1]``."""
-        require = ["seccomp"] if self.tier == "seccomp" else []
+        # A zygote's workers share its sandbox one after another: only the deny-list (no fork,
+        # no signal to others, no file written) keeps one submission from reaching the next.
+        require = ["seccomp"] if self.tier == "seccomp" or zygote else []
         return {
+            "zygote": zygote,
             "path": [self.runtime.site_dir],
             "seccomp": bool(self.seccomp),
             "landlock": bool(self.landlock),
@@ -622,10 +645,10 @@ class Sandbox:
                         args += ["--ro-bind", part, os.path.join(site, os.path.basename(part))]
         return args
 
-    def command(self, stage: Stage, limits: Limits, token: str = "") -> list[str]:
-        """The full argv that starts the worker for this tier."""
-        import json
-
+    def command(
+        self, stage: Stage, limits: Limits, token: str = "", zygote: bool = False
+    ) -> list[str]:
+        """The full argv that starts the worker (or a zygote of workers) for this tier."""
         worker, _ = stage.inside(self.tier)
         python = [
             self.runtime.python,
@@ -633,7 +656,7 @@ class Sandbox:
             "-S",
             "-B",
             worker,
-            json.dumps(self.worker_config(stage, limits)),
+            json.dumps(self.worker_config(stage, limits, zygote)),
         ]
         if self.tier == "bwrap":
             return (
@@ -658,21 +681,22 @@ class Sandbox:
         -------
         Stage
         """
-        name = os.path.basename(filename) or "nn.py"
         path = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX))
-        data = source.encode("utf-8") if isinstance(source, str) else bytes(source)
-        (path / "worker.py").write_bytes(WORKER_SOURCE.read_bytes())
-        (path / name).write_bytes(data)
+        worker = path / "worker.py"
+        worker.write_bytes(WORKER_SOURCE.read_bytes())
         if slot is not None:
             # Only this slot's group may read it: other slots (other students) may not.
-            for item in (path / "worker.py", path / name):
-                os.chown(item, -1, slot.gid)
-                item.chmod(0o640)
+            os.chown(worker, -1, slot.gid)
+            worker.chmod(0o640)
             os.chown(path, -1, slot.gid)
             path.chmod(0o750)
-        return Stage(path, name)
+        stage = Stage(path, "")
+        stage.write_source(source, filename, slot)
+        return stage
 
-    def spawn(self, stage: Stage, limits: Limits, slot: Slot | None) -> subprocess.Popen[bytes]:
+    def spawn(
+        self, stage: Stage, limits: Limits, slot: Slot | None, *, control: int | None = None
+    ) -> subprocess.Popen[bytes]:
         """Start the worker: pipes on fds 0/1/2, a new session, rlimits, the slot uid.
 
         Parameters
@@ -681,6 +705,9 @@ class Sandbox:
         limits : Limits
         slot : Slot or None
             Required when the grader is root.
+        control : int, optional
+            A Unix socket: start a zygote (see :mod:`autograder.harness.zygote`) that talks on it
+            as fds 0 and 1, instead of a worker on pipes.
 
         Returns
         -------
@@ -693,10 +720,11 @@ class Sandbox:
             # NPROC counts every process of the grader's uid; leave room for them.
             nproc += count_uid_processes(os.geteuid())
         token = secrets.token_hex(8)
+        zygote = control is not None
         proc = subprocess.Popen(
-            self.command(stage, limits, token),
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
+            self.command(stage, limits, token, zygote),
+            stdin=control if zygote else subprocess.PIPE,
+            stdout=control if zygote else subprocess.PIPE,
             stderr=subprocess.PIPE,
             close_fds=True,
             start_new_session=True,
@@ -794,6 +822,8 @@ def _can_unshare() -> bool:
 
 def _probe(tier: str, python: str) -> tuple[bool, str, dict[str, str]]:
     """Start a real worker in ``tier`` and wait for its ``ready`` frame."""
+    from .protocol import ProtocolError, decode_frame  # numpy: only ``bpgrade doctor`` probes
+
     slot = None
     try:
         sandbox = Sandbox(tier=tier, python=python)
@@ -879,6 +909,10 @@ def _quick_probe(tier: str, python: str) -> tuple[bool, str]:
 def choose_tier(python: str) -> str:
     """The strongest tier that works here (quick probes, first success wins; cached).
 
+    The choice is also kept on disk, keyed by what decides it (interpreter, kernel, bwrap, user
+    namespace settings, uid): a fresh ``bpgrade grade`` then skips the probes (about 40 ms). A
+    worker that then fails to start calls :func:`forget_tier_choice`.
+
     Parameters
     ----------
     python : str
@@ -893,15 +927,85 @@ def choose_tier(python: str) -> str:
     SandboxError
         No tier can run student code (e.g. a root grader that cannot switch uid).
     """
+    cached = _cached_tier(python)
+    if cached is not None:
+        return cached
     reasons = []
     for tier in TIERS:
         reason = _static_reason(tier)
         if reason is None:
             ok, reason = _quick_probe(tier, python)
             if ok:
+                _store_tier(python, tier)
                 return tier
         reasons.append(f"{tier}: {reason}")
     raise SandboxError(f"no sandbox tier can run student code here ({'; '.join(reasons)})")
+
+
+USERNS_SETTINGS = (
+    "/proc/sys/kernel/unprivileged_userns_clone",
+    "/proc/sys/user/max_user_namespaces",
+    "/proc/sys/kernel/apparmor_restrict_unprivileged_userns",
+)
+
+
+def _tier_key(python: str) -> list[object]:
+    """Everything the tier choice depends on; any change forces new probes."""
+    bwrap = _bwrap_path()
+    key: list[object] = [
+        *runtime_cache_key(python),
+        os.geteuid(),
+        platform.machine(),
+        os.uname().release,
+        bwrap,
+        os.stat(bwrap).st_mtime_ns if bwrap else 0,
+    ]
+    for setting in USERNS_SETTINGS:
+        try:
+            with open(setting) as fh:
+                key.append(fh.read().strip())
+        except OSError:
+            key.append(None)
+    return key
+
+
+def _tier_cache_path(python: str) -> str:
+    return os.path.join(
+        _lock_dir(), f"tier-{hashlib.sha256(python.encode()).hexdigest()[:16]}.json"
+    )
+
+
+def _cached_tier(python: str) -> str | None:
+    try:
+        with open(_tier_cache_path(python)) as fh:
+            data = json.load(fh)
+        if data.get("key") == _tier_key(python) and data.get("tier") in TIERS:
+            return data["tier"]
+    except (OSError, ValueError, AttributeError, SandboxError):
+        pass
+    return None
+
+
+def _store_tier(python: str, tier: str) -> None:
+    try:
+        write_atomic(_tier_cache_path(python), json.dumps({"key": _tier_key(python), "tier": tier}))
+    except (OSError, SandboxError):
+        pass
+
+
+def forget_tier_choice(python: str) -> None:
+    """Drop the remembered tier (memory and disk): the next :func:`choose_tier` probes again.
+
+    Parameters
+    ----------
+    python : str
+        Child interpreter.
+    """
+    choose_tier.cache_clear()
+    try:
+        os.unlink(_tier_cache_path(python))
+    except (OSError, SandboxError):
+        pass
 
 
 def _static_reason(tier: str) -> str | None:

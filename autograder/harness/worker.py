@@ -11,6 +11,15 @@ Start-up order matters:
 2. import numpy (needs files, threads and mmap that the filters below would forbid);
 3. rlimit/PDEATHSIG self-checks, Landlock read allow-list, seccomp deny-list;
 4. send ``ready`` and serve ``load`` / ``call`` / ``ping`` requests forever.
+
+With ``"zygote": true`` in the config, steps 3-4 happen in a fork instead: the process keeps
+numpy loaded, never runs student code, and serves ``fork`` / ``reap`` requests from the parent on a
+Unix socket (fds 0 and 1). Each ``fork`` brings the three pipes of one submission's worker
+(SCM_RIGHTS); the forked worker takes them, drops everything else of the zygote, and goes through
+steps 3-4 exactly like a freshly started worker (the parent then requires the seccomp layer, so the
+worker can neither fork, nor signal the zygote, nor write a file). ``reap`` kills every other
+process the zygote can signal (only its sandbox: a pid namespace or a slot uid) and waits until
+none is left, so nothing of one submission survives into the next.
 """
 
 import ast
@@ -67,6 +76,8 @@ LIBC = ctypes.CDLL(None, use_errno=True)
 LIBC.syscall.restype = ctypes.c_long
 LIBC.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
+PR_SET_CHILD_SUBREAPER = 36
 PR_SET_NO_NEW_PRIVS = 38
 
 
@@ -798,5 +809,137 @@ def main():
     serve()
 
 
+# --------------------------------------------------------------------------- zygote
+
+ZYGOTE_MESSAGE = 64 * 1024
+FORK_FDS = 3  # request pipe (read end), response pipe (write end), stderr pipe (write end)
+FIRST_PRIVATE_FD = 10
+
+
+def zygote_send(control, message):
+    control.send(json.dumps(message, separators=(",", ":")).encode())
+
+
+def zygote_main():
+    """Fork one worker per ``fork`` request; reap everything on ``reap``. Runs no student code."""
+    import socket
+
+    # Same-uid submissions must not read or write this process through /proc (ptrace rules).
+    LIBC.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
+    # Every orphan of a submission is re-parented here, so ``reap`` can wait for all of them.
+    LIBC.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    parent_death_guard()
+    # numpy imports numpy.random lazily; almost every submission uses it, so load it once here.
+    import numpy.random  # noqa: F401
+
+    control = socket.socket(fileno=REQ_FD)
+    zygote_send(control, {"op": "ready", "status": "ok", "numpy": np.__version__})
+    current = None
+    while True:
+        try:
+            data, fds, _, _ = socket.recv_fds(control, ZYGOTE_MESSAGE, FORK_FDS)
+        except OSError:
+            os._exit(0)
+        if not data:
+            os._exit(0)  # the parent closed the socket
+        try:
+            req = json.loads(data)
+        except ValueError:
+            req = {}
+        op = req.get("op") if isinstance(req, dict) else None
+        if op == "fork" and len(fds) == FORK_FDS:
+            reap(None, 0.0)  # one submission at a time, whatever the parent forgot
+            pid = os.fork()
+            if pid == 0:
+                become_worker(control, fds)  # never returns
+            current = pid
+            reply = {"op": "forked"}
+        elif op == "reap":
+            wait = req.get("wait", 0.0)
+            status, clean = reap(current, float(wait) if isinstance(wait, (int, float)) else 0.0)
+            current = None
+            reply = {"op": "reaped", "status": status, "clean": clean}
+        else:
+            reply = {"op": "error"}
+        for fd in fds:
+            os.close(fd)
+        zygote_send(control, reply)
+
+
+def reap(current, wait):
+    """Wait up to ``wait`` s for the current worker to exit, then kill and reap everything else.
+
+    Returns ``(waitstatus of the current worker or None, whether no process is left)``.
+    """
+    status = None
+    deadline = time.monotonic() + wait
+    while current is not None:
+        try:
+            pid, st = os.waitpid(current, os.WNOHANG)
+        except ChildProcessError:
+            break
+        if pid:
+            status, current = st, None
+        elif time.monotonic() >= deadline:
+            break
+        else:
+            time.sleep(0.002)
+    for _ in range(2000):
+        try:
+            os.kill(-1, signal.SIGKILL)  # everything this uid may signal here, but not us
+        except OSError:
+            pass
+        try:
+            while True:
+                pid, st = os.waitpid(-1, os.WNOHANG)
+                if pid == 0:
+                    break
+                if pid == current:
+                    status = st
+        except ChildProcessError:
+            return status, True
+        time.sleep(0.001)
+    return status, False
+
+
+def become_worker(control, fds):
+    """In the fork: keep only this submission's pipes, then start like a fresh worker."""
+    global REQ_FD, RESP_FD, WORKER_PID
+    zygote = os.getppid()
+    control.detach()  # its fd is closed with the others below, not by a later garbage collection
+    private = [fcntl_dup(fd) for fd in fds]
+    req, resp, err = private
+    os.dup2(err, 2)
+    os.dup2(2, 1)
+    keep = {0, 1, 2, req, resp}
+    for fd in range(3, max(keep) + 1):
+        if fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+    os.closerange(max(keep) + 1, os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else 4096)
+    REQ_FD, RESP_FD, WORKER_PID = req, resp, os.getpid()
+    # A session and group of its own: kill(0, ...) from the student then reaches only itself.
+    os.setsid()
+    LIBC.prctl(PR_SET_DUMPABLE, 1, 0, 0, 0)  # as a freshly started worker (the zygote is not)
+    CONFIG["ppid"] = zygote
+    # The zygote's random state is shared by every fork: draw fresh entropy for each submission.
+    np.random.seed()
+    try:
+        main()
+    finally:
+        os._exit(0)
+
+
+def fcntl_dup(fd):
+    import fcntl
+
+    return fcntl.fcntl(fd, fcntl.F_DUPFD, FIRST_PRIVATE_FD)
+
+
 if __name__ == "__main__":
-    main()
+    if CONFIG.get("zygote"):
+        zygote_main()
+    else:
+        main()
