@@ -113,3 +113,36 @@ def test_grading_imports_nothing_heavy():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("command", ["grade", "check"])
+def test_single_submission_commands_boot_the_sandbox_before_importing_numpy(command):
+    """The sandbox (one zygote, spawned once) starts before the grader imports numpy, so that both
+    numpy imports overlap: most of a cold command's latency."""
+    code = (
+        "import sys\n"
+        "from autograder.harness import sandbox\n"
+        "seen = []\n"
+        "spawn = sandbox.Sandbox.spawn\n"
+        "def spy(self, *args, **kwargs):\n"
+        "    seen.append('numpy' in sys.modules)\n"
+        "    return spawn(self, *args, **kwargs)\n"
+        "sandbox.Sandbox.spawn = spy\n"
+        "from autograder.cli import main\n"
+        f"rc = main([{command!r}, {str(CORRECT)!r}])\n"
+        "print(rc, seen)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().splitlines()[-1] == "0 [False]"
+
+
+def test_doctor_says_how_workers_start():
+    from autograder.harness.sandbox import Sandbox
+    from autograder.harness.zygote import Zygote
+
+    done = bpgrade("doctor")
+    assert done.returncode == 0, done.stderr
+    workers = [line for line in done.stdout.splitlines() if line.strip().startswith("workers")]
+    expected = "zygote" if Zygote.supported(Sandbox()) else "per submission"
+    assert len(workers) == 1 and expected in workers[0], done.stdout

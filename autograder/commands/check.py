@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from autograder.cases import PUBLIC
-from autograder.commands.common import add_grading_options, spec_from
-from autograder.grading import grade_submission
-from autograder.report import to_text
+from autograder.cli import GraderError
+from autograder.commands.common import add_grading_options, boot_zygote, spec_from
+from autograder.harness.sandbox import SandboxError
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -20,14 +19,27 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace) -> int:
-    report = grade_submission(
-        args.submission,
-        spec=spec_from(args),
-        lang=args.lang,
-        tier=args.tier,
-        visibility=(PUBLIC,),
-        parts=args.part,
-        student_id="self-check",
-    )
+    zygote = boot_zygote(args.tier)
+    try:
+        # Imported once the zygote is booting: numpy then loads in the sandbox and here at once.
+        from autograder.cases import PUBLIC
+        from autograder.grading import grade_submission
+        from autograder.report import to_text
+
+        report = grade_submission(
+            args.submission,
+            spec=spec_from(args),
+            lang=args.lang,
+            tier=args.tier,
+            visibility=(PUBLIC,),
+            parts=args.part,
+            student_id="self-check",
+            zygote=zygote,
+        )
+    except SandboxError as exc:
+        raise GraderError(f"cannot sandbox student code: {exc}") from None
+    finally:
+        if zygote is not None:
+            zygote.close()
     print(to_text(report))
     return 0

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from autograder.harness.sandbox import describe
+from autograder.harness.sandbox import Sandbox, SandboxError, describe
+from autograder.harness.zygote import Zygote
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -35,7 +36,20 @@ def _text(info: dict) -> str:
     return "\n".join(lines)
 
 
+def _workers(tier: str) -> str:
+    """How each submission gets its worker in ``tier`` (see autograder/harness/zygote.py)."""
+    try:
+        zygote = Zygote.supported(Sandbox(tier=tier))
+    except SandboxError:
+        return "none"
+    if zygote:
+        return "forked from a sandboxed zygote that has numpy loaded (one per grading slot)"
+    return "a new sandboxed interpreter per submission (no zygote: needs a pid namespace or slot uid, and seccomp)"
+
+
 def run(args: argparse.Namespace) -> int:
     info = describe(args.tier)
+    if "error" not in info:
+        info["layers"]["workers"] = _workers(args.tier)
     print(json.dumps(info, indent=2, default=str) if args.json else _text(info))
     return 1 if "error" in info else 0

@@ -6,10 +6,9 @@ import argparse
 from pathlib import Path
 
 from autograder.cli import GraderError
-from autograder.commands.common import add_grading_options, spec_from
+from autograder.commands.common import add_grading_options, boot_zygote, spec_from
 from autograder.files import dump_json, write_atomic
-from autograder.harness.sandbox import Sandbox, SandboxError
-from autograder.harness.zygote import Zygote
+from autograder.harness.sandbox import SandboxError
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -25,7 +24,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     if not args.submission.exists():  # a mistyped path is the caller's error, not a zero score
         raise GraderError(f"no such file or folder: {args.submission}")
-    zygote = _boot_zygote(args.tier)
+    zygote = boot_zygote(args.tier)
     try:
         # Imported once the zygote is booting: numpy then loads in the sandbox and here at once.
         from autograder.grading import grade_submission
@@ -53,16 +52,3 @@ def run(args: argparse.Namespace) -> int:
         if zygote is not None:
             zygote.close()
     return 0
-
-
-def _boot_zygote(tier: str) -> Zygote | None:
-    """Start the sandboxed zygote first thing (None in tiers without one)."""
-    try:
-        sandbox = Sandbox(tier=tier)
-        if not Zygote.supported(sandbox):
-            return None
-        zygote = Zygote(sandbox)
-        zygote.start()
-    except SandboxError as exc:
-        raise GraderError(f"cannot sandbox student code: {exc}") from None
-    return zygote

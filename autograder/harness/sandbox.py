@@ -439,7 +439,9 @@ class Stage:
         """Put a student's module in the stage, replacing the previous one (a zygote's stage
         serves one submission after another). Only the slot's group may read it."""
         self.clear_source()
-        self.source_name = os.path.basename(filename) or "nn.py"
+        name = os.path.basename(filename)
+        # Never over the worker: a zygote rebooted later would run the student's file as worker.py.
+        self.source_name = name if name and name != "worker.py" else "nn.py"
         target = self.path / self.source_name
         target.write_bytes(source.encode("utf-8") if isinstance(source, str) else bytes(source))
         if slot is not None:

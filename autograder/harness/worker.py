@@ -26,6 +26,7 @@ import ast
 import builtins
 import ctypes
 import errno
+import fcntl
 import json
 import math
 import os
@@ -907,7 +908,7 @@ def become_worker(control, fds):
     global REQ_FD, RESP_FD, WORKER_PID
     zygote = os.getppid()
     control.detach()  # its fd is closed with the others below, not by a later garbage collection
-    private = [fcntl_dup(fd) for fd in fds]
+    private = [fcntl.fcntl(fd, fcntl.F_DUPFD, FIRST_PRIVATE_FD) for fd in fds]
     req, resp, err = private
     os.dup2(err, 2)
     os.dup2(2, 1)
@@ -930,12 +931,6 @@ def become_worker(control, fds):
         main()
     finally:
         os._exit(0)
-
-
-def fcntl_dup(fd):
-    import fcntl
-
-    return fcntl.fcntl(fd, fcntl.F_DUPFD, FIRST_PRIVATE_FD)
 
 
 if __name__ == "__main__":

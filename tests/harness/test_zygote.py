@@ -692,3 +692,19 @@ def test_grading_through_a_zygote_gives_the_same_scores(tier, example, grading_z
     assert [(p.part, p.score) for p in forked.parts] == [(p.part, p.score) for p in fresh.parts]
     assert forked.score == fresh.score
     assert (fresh.score == fresh.max_score) == (example == "correct.py")
+
+
+@pytest.mark.parametrize(
+    ("filename", "staged_as"),
+    [("nn.py", "nn.py"), ("backprop.py", "backprop.py"), ("worker.py", "nn.py"), ("", "nn.py")],
+)
+def test_a_submission_never_replaces_the_worker_in_the_stage(tmp_path, filename, staged_as):
+    """A zygote's stage serves one submission after another; worker.py must stay the grader's."""
+    (tmp_path / "worker.py").write_text("# the grader's worker\n")
+    stage = sandbox.Stage(tmp_path, "")
+    stage.write_source("x = 1\n", filename, None)
+    assert stage.source_name == staged_as
+    assert (tmp_path / staged_as).read_text() == "x = 1\n"
+    assert (tmp_path / "worker.py").read_text() == "# the grader's worker\n"
+    stage.clear_source()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["worker.py"]
