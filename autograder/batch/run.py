@@ -2,11 +2,15 @@
 
 ``grade_submission`` already runs the student's code in a sandboxed child process, so the parent
 could use threads. It does not by default: the parent's own share (case generation, checks,
-misconception variants: 0.15-0.4 s of Python and small-array numpy per submission) holds the GIL,
-and with threads two gradings serialise on it. Measured with ``benchmarks/bench_batch.py`` (500
-mixed submissions, ``--jobs 2``, 2 cores): processes 223 s, threads 317 s. The process pool starts
-its workers with ``forkserver`` (about a second of imports each, once per batch); threads remain
-available (``--pool thread``) and are what tests use to monkeypatch the grader.
+misconception variants: 0.05-0.25 s of Python and small-array numpy per submission) holds the GIL,
+and with threads two gradings serialise on it. Measured with ``benchmarks/bench_batch.py --pool
+both`` (500 mixed submissions, ``--jobs 2``, 2 cores): processes 50.6 s, threads 71.7 s. The process
+pool starts its workers with ``forkserver`` (about a second of imports each, once per batch); threads
+remain available (``--pool thread``) and are what tests use to monkeypatch the grader.
+
+Each job (process or thread) keeps one sandboxed zygote for all its students (``shared_zygote``):
+the students' workers are forks of it, so the sandboxed interpreter and its numpy start once per
+job instead of once per student (``--fresh-workers`` turns this off).
 
 Resumability comes from :mod:`autograder.batch.store`: a student is done iff their
 ``results.json`` records the fingerprint of the current submission and configuration.

@@ -6,7 +6,8 @@ import argparse
 from pathlib import Path
 
 from autograder.cli import GraderError
-from autograder.harness.sandbox import Sandbox, SandboxError
+from autograder.harness import zygote
+from autograder.harness.sandbox import SandboxError
 from autograder.harness.zygote import Zygote
 from autograder.spec import Spec, SpecError, load_spec
 
@@ -30,17 +31,8 @@ def spec_from(args: argparse.Namespace) -> Spec:
 
 
 def boot_zygote(tier: str) -> Zygote | None:
-    """Start the sandboxed zygote first thing (None in tiers without one).
-
-    Commands that grade one submission call this before importing the grader, so that numpy
-    loads in the sandbox and in this process at the same time. The caller closes it.
-    """
+    """:func:`autograder.harness.zygote.boot_zygote`, with a missing sandbox as a grader error."""
     try:
-        sandbox = Sandbox(tier=tier)
-        if not Zygote.supported(sandbox):
-            return None
-        zygote = Zygote(sandbox)
-        zygote.start()
+        return zygote.boot_zygote(tier)
     except SandboxError as exc:
         raise GraderError(f"cannot sandbox student code: {exc}") from None
-    return zygote

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 from .sandbox import Limits, Sandbox, SandboxError, Slot, Stage, acquire_slot
 
-__all__ = ["WorkerPipes", "Zygote", "shared_zygote"]
+__all__ = ["WorkerPipes", "Zygote", "boot_zygote", "shared_zygote"]
 
 MESSAGE_BYTES = 64 * 1024
 REPLY_TIMEOUT = 5.0
@@ -357,6 +357,25 @@ class Zygote:
         sandbox.remove_stage(stage)
         if slot is not None:
             slot.release()
+
+
+def boot_zygote(tier: str = "auto") -> Zygote | None:
+    """Start a zygote for ``tier`` now, without waiting; None where zygotes are not supported.
+
+    A program that grades one submission calls this before it imports the grader (and numpy),
+    so the sandbox's numpy import and its own run at once. The caller closes the zygote.
+
+    Raises
+    ------
+    SandboxError
+        No sandbox can run student code here.
+    """
+    sandbox = Sandbox(tier=tier)
+    if not Zygote.supported(sandbox):
+        return None
+    zygote = Zygote(sandbox)
+    zygote.start()
+    return zygote
 
 
 _THREAD = threading.local()

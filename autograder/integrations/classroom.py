@@ -158,17 +158,26 @@ def grade_for_classroom(
     submission: str | Path, *, student_id: str, lang: str = "en", tier: str = "auto"
 ) -> dict:
     """Grade one submission into the reporter's result document (never raises for grading)."""
-    from autograder.grading import grade_submission
-    from autograder.report.classroom import to_classroom
-    from autograder.report.text import to_text
+    from autograder.harness.zygote import boot_zygote
     from autograder.spec import load_spec
 
     name = Path(submission).name
+    zygote = None
     try:
-        report = grade_submission(submission, student_id=student_id, lang=lang, tier=tier)
+        zygote = boot_zygote(tier)  # before numpy is imported here: both imports overlap
+        from autograder.grading import grade_submission
+        from autograder.report.classroom import to_classroom
+        from autograder.report.text import to_text
+
+        report = grade_submission(
+            submission, student_id=student_id, lang=lang, tier=tier, zygote=zygote
+        )
     except Exception as exc:  # the reporter must still get a result, marked as an error
         traceback.print_exc()
         return _error_document(exc, load_spec().max_score, name)
+    finally:
+        if zygote is not None:
+            zygote.close()
     print(to_text(report), file=sys.stderr)
     return to_classroom(report, filename=name)
 

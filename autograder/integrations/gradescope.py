@@ -220,19 +220,29 @@ def run_autograder(root: str | Path, *, tier: str = "auto") -> int:
         it in the instructor-visible log).
     """
     from autograder.files import dump_json, write_atomic
-    from autograder.grading import grade_submission
-    from autograder.report.gradescope import to_gradescope
+    from autograder.harness.zygote import boot_zygote
 
     root = Path(root)
     results = root / "results" / "results.json"
+    zygote = None
     try:
+        zygote = boot_zygote(tier)  # before numpy is imported here: both imports overlap
+        from autograder.grading import grade_submission
+        from autograder.report.gradescope import to_gradescope
+
         report = grade_submission(
-            root / "submission", student_id=student_id_from(_metadata(root)), tier=tier
+            root / "submission",
+            student_id=student_id_from(_metadata(root)),
+            tier=tier,
+            zygote=zygote,
         )
         document, status = to_gradescope(report), 0
     except Exception as exc:  # the student must still get a results file
         traceback.print_exc()
         document, status = _failure_results(exc), 1
+    finally:
+        if zygote is not None:
+            zygote.close()
     write_atomic(results, dump_json(document))
     return status
 
