@@ -101,7 +101,9 @@ class Zygote:
         self.sandbox = sandbox or Sandbox(tier=tier)
         if not self.supported(self.sandbox):
             raise SandboxError(
-                f"no zygote in tier {self.sandbox.tier!r}: a reap would not be confined"
+                f"no zygote in tier {self.sandbox.tier!r} (seccomp "
+                f"{'on' if getattr(self.sandbox, 'seccomp', False) else 'off'}): it needs a pid "
+                "namespace or a slot uid, and the seccomp deny-list"
             )
         self.limits = limits or Limits()
         self.tier = self.sandbox.tier

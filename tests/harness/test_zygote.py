@@ -708,3 +708,16 @@ def test_a_submission_never_replaces_the_worker_in_the_stage(tmp_path, filename,
     assert (tmp_path / "worker.py").read_text() == "# the grader's worker\n"
     stage.clear_source()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["worker.py"]
+
+
+@needs_root
+@pytest.mark.parametrize("config", config_params(("bwrap-noseccomp",)))
+def test_a_forked_worker_without_seccomp_is_refused(config, monkeypatch, make_zygote):
+    """Even if a zygote were made without the deny-list, its workers must not run student code:
+    the forked worker's ``ready`` requires an active seccomp layer."""
+    monkeypatch.setattr(Zygote, "supported", staticmethod(lambda sandbox: True))
+    monkeypatch.setattr(runner, "forget_tier_choice", lambda python: None)
+    z = make_zygote(config)
+    with SandboxedSubmission(VICTIM, limits=FAST, zygote=z) as sub:
+        with pytest.raises(SandboxError, match="refused to start"):
+            sub.call("grade", [0.0], {}, timeout=5)
