@@ -739,26 +739,8 @@ class SandboxedSubmission:
         arrays = tuple(read_npy(blob) for blob in raw)
         return arrays[0] if n_outputs == 1 else arrays
 
-    def _exit_code(self, wait: float) -> int | None:
-        """The worker's exit code if it ends within ``wait`` s (then every process is killed)."""
-        child = self._child
-        if child is None:
-            return None
-        if self._zygote is not None:
-            child.close_pipes()
-            self._child = None
-            self._loaded_in_child = self._ready = False
-            status = self._zygote.reap(wait=wait)
-            return None if status is None else os.waitstatus_to_exitcode(status)
-        try:
-            code = child.proc.wait(timeout=wait)
-        except subprocess.TimeoutExpired:
-            code = None
-        self._kill_child()
-        return code
-
     def _crash_message(self) -> str:
-        code = self._exit_code(wait=1.0)
+        code = self._kill_child(wait=1.0)
         if code is None:
             return "worker stopped answering"
         if code < 0 or code > 128:
@@ -769,14 +751,22 @@ class SandboxedSubmission:
                 return f"worker killed by signal {signum}"
         return f"worker exited with status {code}"
 
-    def _kill_child(self) -> None:
+    def _kill_child(self, wait: float = 0.0) -> int | None:
+        """Kill every process of the worker; its exit code if it ended by itself within ``wait`` s."""
         child, self._child = self._child, None
         self._loaded_in_child = False
         self._ready = False
         if child is None:
-            return
+            return None
+        code = None
+        if self._zygote is None and wait:
+            try:  # before closing its pipes, which would end a live worker with status 0
+                code = child.proc.wait(timeout=wait)
+            except subprocess.TimeoutExpired:
+                pass
         child.close_pipes()
-        if self._zygote is not None:
-            self._zygote.reap()
-        else:
+        if self._zygote is None:
             self.sandbox.cleanup(child.proc, self._slot)
+            return code
+        status = self._zygote.reap(wait=wait)
+        return None if status is None else os.waitstatus_to_exitcode(status)
