@@ -214,13 +214,7 @@ class _Grader:
             load_timeout=self.spec.load_timeout_s,
             call_timeout=self.spec.call_timeout_s,
         )
-        with SandboxedSubmission(
-            self.source.code,
-            filename=self.spec.module_name,
-            tier=self.tier,
-            limits=limits,
-            zygote=self.zygote,
-        ) as child:
+        with self._open_child(self.source, limits) as child:
             self.child = child
             child.start()
             cases = make_cases()
@@ -238,6 +232,16 @@ class _Grader:
             self._explain_dependencies(cases, verdicts)
             results = {c.case_id: _case_result(c, verdicts[c.case_id], self.lang) for c in cases}
             return cases, results, child.tier, None
+
+    def _open_child(self, source: Source, limits: Limits) -> SandboxedSubmission:
+        """The one place a grading child is made, for the submission's source as given."""
+        return SandboxedSubmission(
+            source.code,
+            filename=self.spec.module_name,
+            tier=self.tier,
+            limits=limits,
+            zygote=self.zygote,
+        )
 
     def _call(self, case: Case, substitute: dict[str, str] | None = None) -> CallOutcome:
         key = case.call_key if substitute is None else f"{case.call_key}+{sorted(substitute)}"
