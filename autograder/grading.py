@@ -18,6 +18,12 @@ from autograder.checks import CheckOutcome, run_check
 from autograder.diagnosis import Misconception, diagnose, load_catalog
 from autograder.harness.runner import SUBSTITUTES, CallOutcome, Limits, SandboxedSubmission
 from autograder.harness.zygote import Zygote
+from autograder.imports import (
+    ImportFacts,
+    import_facts,
+    missing_module_message,
+    runtime_module_exists,
+)
 from autograder.messages import msg
 from autograder.scoring import part_score
 from autograder.spec import PartSpec, Spec, load_spec
@@ -204,6 +210,7 @@ class _Grader:
         self.part_notes: dict[str, list[str]] = {}
         self._calls: dict[str, CallOutcome] = {}
         self._hung: set[str] = set()
+        self._facts: ImportFacts | None = None
 
     def run(
         self, make_cases: Callable[[], list[Case]]
@@ -266,7 +273,7 @@ class _Grader:
         outcome = self._call(case)
         if outcome.status != "ok":
             timeout = case.timeout or self.spec.call_timeout_s
-            return _Verdict(_harness_failure(case, outcome, self.lang, timeout))
+            return _Verdict(_harness_failure(case, outcome, self.lang, timeout, self._imports))
         checked = run_check(
             case.check, case.expected, outcome.value, tolerance=case.tolerance, lang=self.lang
         )
@@ -278,6 +285,17 @@ class _Grader:
         skip = checked.passed or case.time_limit is not None or checked.category == "not_finite"
         found = [] if skip else diagnose(case, outcome.value, self.catalog)
         return _Verdict(checked, found, outcome.elapsed)
+
+    def _imports(self) -> ImportFacts:
+        """What the submission imports that the grader does not provide (read once, on need)."""
+        if self._facts is None:
+            runtime = self.child.sandbox.runtime
+            self._facts = import_facts(
+                self.source.code,
+                self.spec.runtime.modules,
+                exists=runtime_module_exists(runtime.package_dirs),
+            )
+        return self._facts
 
     def _explain_dependencies(self, cases: list[Case], verdicts: dict[str, _Verdict]) -> None:
         """A part wrong only through a wrong helper (sigmoidGradient, say) is told so."""
@@ -319,10 +337,24 @@ def _failure(category: str, text: str) -> _Verdict:
     return _Verdict(_fail(category, text))
 
 
-def _harness_failure(case: Case, out: CallOutcome, lang: str, timeout: float) -> CheckOutcome:
+def _harness_failure(
+    case: Case,
+    out: CallOutcome,
+    lang: str,
+    timeout: float,
+    imports: Callable[[], ImportFacts] | None = None,
+) -> CheckOutcome:
     status, etype = out.status, out.error_type or "Exception"
     if status == "exception" and etype == "NotImplementedError":
         return _fail("not_implemented", msg("not_implemented", lang))
+    if status == "exception" and etype == "ModuleNotFoundError" and imports is not None:
+        # The module is named from the source: the child's text is shown on public cases only.
+        facts = imports()
+        return _fail(
+            "exception",
+            missing_module_message(facts, case.function, lang, detail=out.error_message),
+            missing_module_message(facts, case.function, lang),
+        )
     if status == "exception":
         public = msg("exception_public", lang, etype=etype, emsg=out.error_message or "")
         return _fail("exception", public, msg("exception", lang, etype=etype))

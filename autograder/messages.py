@@ -132,6 +132,27 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "en": "hidden cases use the built-in demo secret; set BPGRADE_SECRET for real grading",
         "zh": "隐藏用例使用内置的演示密钥；正式评分请设置 BPGRADE_SECRET",
     },
+    # -- imports the grader does not provide (autograder/imports.py) ----------------------------
+    # Named from the submission's source, never from the child's text (hidden cases).
+    "module_missing": {
+        "en": "raised ModuleNotFoundError: {function}() uses {modules}, which the grader does "
+        "not provide (it provides {provided} and the Python standard library)",
+        "zh": "抛出了 ModuleNotFoundError 异常：{function}() 用到了 {modules}，评分环境没有提供"
+        "（评分环境提供 {provided} 以及 Python 标准库）",
+    },
+    "module_missing_imports": {
+        "en": "raised ModuleNotFoundError: your code imports {modules}, which the grader does not "
+        "provide (it provides {provided} and the Python standard library)",
+        "zh": "抛出了 ModuleNotFoundError 异常：你的代码导入了 {modules}，评分环境没有提供"
+        "（评分环境提供 {provided} 以及 Python 标准库）",
+    },
+    "module_missing_unknown": {
+        "en": "raised ModuleNotFoundError: your code uses a module the grader does not provide "
+        "(it provides {provided} and the Python standard library)",
+        "zh": "抛出了 ModuleNotFoundError 异常：你的代码用到了评分环境没有提供的模块"
+        "（评分环境提供 {provided} 以及 Python 标准库）",
+    },
+    "module_missing_detail": {"en": "{message}. Details: {emsg}", "zh": "{message}。详情：{emsg}"},
 }
 
 NAMES = {

@@ -6,6 +6,7 @@ functions, case generators, tolerances and how many public and hidden cases each
 
 from __future__ import annotations
 
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,6 +25,93 @@ KNOWN_CHECKS = frozenset(
 
 class SpecError(ValueError):
     """The spec file is missing, malformed or inconsistent."""
+
+
+#: What the child provides when a spec has no ``[runtime]`` table: what the worker itself needs.
+BASE_PACKAGES = ("numpy>=1.26", "scipy>=1.11")
+# pip distribution name -> import name, where the two differ (PEP 503-normalized keys).
+_IMPORT_NAMES = {
+    "scikit-learn": "sklearn",
+    "scikit-image": "skimage",
+    "pillow": "PIL",
+    "python-dateutil": "dateutil",
+    "pyyaml": "yaml",
+    "opencv-python": "cv2",
+    "opencv-python-headless": "cv2",
+    "beautifulsoup4": "bs4",
+}
+_REQUIREMENT = re.compile(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(\[[^\]]*\])?\s*([<>=!~,.*\w\s]*)$")
+_ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]*")
+
+
+def distribution_name(requirement: str) -> str:
+    """The PEP 503-normalized distribution name of a pip requirement (``"scikit-learn>=1.3"``).
+
+    Parameters
+    ----------
+    requirement : str
+        A requirement without environment markers or URLs.
+
+    Returns
+    -------
+    str
+
+    Raises
+    ------
+    SpecError
+        The requirement is not ``name[extras] specifiers``.
+    """
+    match = _REQUIREMENT.fullmatch(requirement)
+    if match is None:
+        raise SpecError(f"[runtime] packages: {requirement!r} is not a plain pip requirement")
+    return re.sub(r"[-_.]+", "-", match.group(1)).lower()
+
+
+def import_name(requirement: str) -> str:
+    """The top-level module a requirement provides (``"scikit-learn>=1.3"`` -> ``"sklearn"``)."""
+    dist = distribution_name(requirement)
+    return _IMPORT_NAMES.get(dist, dist.replace("-", "_"))
+
+
+@dataclass(frozen=True)
+class RuntimeSpec:
+    """What the child's interpreter provides to student code: the ``[runtime]`` table.
+
+    ``bpgrade setup`` installs ``packages`` into the child runtime and the sandbox exposes them and
+    their dependencies, nothing else. An import of any other (non-standard-library) module binds a
+    placeholder that raises ``ModuleNotFoundError`` when it is used.
+
+    Parameters
+    ----------
+    packages : tuple of str
+        pip requirements, e.g. ``"matplotlib>=3.7"``; numpy and scipy are always added (the worker
+        needs numpy). Plain ``name[extras] specifiers`` only: no markers, URLs or paths.
+    modules : tuple of str
+        Top-level import names the feedback lists as provided; defaults to one per package
+        (``scikit-learn`` -> ``sklearn``). Give it when a package's import name is unusual.
+    env : dict of str to str
+        Environment variables of the child, e.g. ``{"MPLBACKEND": "Agg"}`` (upper-case names).
+    """
+
+    packages: tuple[str, ...] = BASE_PACKAGES
+    modules: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        names = {distribution_name(p) for p in self.packages}
+        extra = tuple(p for p in BASE_PACKAGES if distribution_name(p) not in names)
+        object.__setattr__(self, "packages", extra + tuple(self.packages))
+        if not self.modules:
+            modules = tuple(dict.fromkeys(import_name(p) for p in self.packages))
+            object.__setattr__(self, "modules", modules)
+        for key, value in self.env.items():
+            if not _ENV_NAME.fullmatch(key) or not isinstance(value, str) or "\0" in value:
+                raise SpecError(f'[runtime] env: {key!r} = {value!r} is not NAME = "text"')
+
+    @property
+    def distributions(self) -> tuple[str, ...]:
+        """Normalized distribution names of ``packages``."""
+        return tuple(distribution_name(p) for p in self.packages)
 
 
 @dataclass(frozen=True)
@@ -62,6 +150,7 @@ class Spec:
     load_timeout_s: float
     parts: tuple[PartSpec, ...]
     path: Path | None = field(default=None, compare=False)
+    runtime: RuntimeSpec = field(default_factory=RuntimeSpec)
 
     @property
     def max_score(self) -> float:
@@ -116,9 +205,26 @@ def _build_spec(raw: dict, path: Path) -> Spec:
             load_timeout_s=float(a.get("load_timeout_s", 10.0)),
             parts=parts,
             path=path,
+            runtime=_build_runtime(raw.get("runtime", {}), path),
         )
     except KeyError as exc:
         raise SpecError(f"spec {path}: missing field {exc}") from exc
+
+
+def _build_runtime(r: dict, path: Path) -> RuntimeSpec:
+    if not isinstance(r, dict) or set(r) - {"packages", "modules", "env"}:
+        raise SpecError(f"spec {path}: [runtime] takes packages, modules and env only")
+    packages, modules, env = (
+        r.get("packages", BASE_PACKAGES),
+        r.get("modules", ()),
+        r.get("env", {}),
+    )
+    if not all(isinstance(x, str) for x in [*packages, *modules]) or not isinstance(env, dict):
+        raise SpecError(f"spec {path}: [runtime] packages and modules are lists of strings")
+    for module in modules:
+        if not all(part.isidentifier() for part in module.split(".")):
+            raise SpecError(f"spec {path}: [runtime] modules: {module!r} is not a module name")
+    return RuntimeSpec(tuple(packages), tuple(modules), dict(env))
 
 
 def _build_part(p: dict) -> PartSpec:

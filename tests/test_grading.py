@@ -105,7 +105,7 @@ def test_missing_function_is_named(tmp_path):
     "source, fragment",
     [
         ("def f(:\n", "SyntaxError"),
-        ("import not_a_module_anywhere\n", "ModuleNotFoundError"),
+        ("import not_a_module_anywhere\nnot_a_module_anywhere.main()\n", "ModuleNotFoundError"),
         ("raise RuntimeError('boom at import')\n", "RuntimeError"),
     ],
 )

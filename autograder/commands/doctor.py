@@ -25,6 +25,7 @@ def _text(info: dict) -> str:
     lines.append(
         f"child python: {info.get('python')} (Python {info.get('python_version')}, numpy {info.get('numpy_version')})"
     )
+    lines.append(f"student code may import: {', '.join(info.get('provided', []))} and the stdlib")
     lines.append(f"chosen tier: {info.get('tier')}")
     for layer, state in info.get("layers", {}).items():
         lines.append(f"  {layer:<11} {state}")

@@ -8,6 +8,7 @@ venv ``/opt/bpgrade/child`` that :func:`setup_child_runtime` creates.
 from __future__ import annotations
 
 import functools
+import glob
 import hashlib
 import json
 import os
@@ -21,12 +22,25 @@ from pathlib import Path
 from typing import Any
 
 from autograder.files import write_atomic
+from autograder.spec import BASE_PACKAGES, RuntimeSpec, SpecError, distribution_name, load_spec
 
 DEFAULT_CHILD_PREFIX = "/opt/bpgrade/child"
 ENV_VAR = "BPGRADE_CHILD_PYTHON"
-# What student code may import: numpy, and scipy (scipy.special.expit is a common sigmoid).
-CHILD_PACKAGES = ("numpy>=1.26", "scipy>=1.11")
-CHILD_IMPORTABLE = ("numpy", "numpy.libs", "scipy", "scipy.libs")
+#: What every child runtime has, whatever the spec says: the worker itself needs numpy.
+CHILD_PACKAGES = BASE_PACKAGES
+#: Written by ``bpgrade setup`` into the runtime's prefix: what the runtime provides (see
+#: :func:`runtime_manifest`).
+MANIFEST = "bpgrade-runtime.json"
+#: Inside the runtime's prefix: a matplotlib config dir with a prebuilt font cache (read-only).
+MPLCONFIG = "mplconfig"
+#: The grader's own packages: never provided, never stood in for by a placeholder.
+GRADER_MODULES = frozenset({"autograder", "bpnet_ref"})
+_SITE_GLOBS = (
+    "lib/python3*/site-packages",
+    "lib/python3*/dist-packages",
+    "lib/python3/dist-packages",
+    "local/lib/python3*/dist-packages",
+)
 
 
 class RuntimeSetupError(RuntimeError):
@@ -54,6 +68,17 @@ class ChildRuntime:
         Every site-packages directory the interpreter would normally use (masked in bwrap).
     prefixes : list of str
         Real paths of the interpreter's prefixes (bound read-only in bwrap).
+    provided : list of str
+        Every site-packages entry (package directory, module file, bundled ``.libs``, metadata)
+        of the provided distributions and their dependencies: all the child may see there.
+    modules : list of str
+        Import names the runtime provides, as the spec's ``[runtime] modules`` (for feedback).
+    env : dict of str to str
+        Environment of the child beyond the sandbox's own (``[runtime] env``).
+    mplconfig : str or None
+        A matplotlib config dir with a prebuilt font cache, made by ``bpgrade setup``.
+    missing : list of str
+        Requested distributions that are not installed (``bpgrade setup`` installs them).
     """
 
     python: str
@@ -64,24 +89,109 @@ class ChildRuntime:
     stdlib_paths: list[str] = field(default_factory=list)
     site_dirs: list[str] = field(default_factory=list)
     prefixes: list[str] = field(default_factory=list)
+    provided: list[str] = field(default_factory=list)
+    modules: list[str] = field(default_factory=list)
+    env: dict[str, str] = field(default_factory=dict)
+    mplconfig: str | None = None
+    missing: list[str] = field(default_factory=list)
 
     @property
     def package_dirs(self) -> list[str]:
-        """The only site-packages entries the child may see: numpy and scipy with their libs."""
-        found = [os.path.join(self.site_dir, name) for name in CHILD_IMPORTABLE]
-        return [self.numpy_dir] + [p for p in found[1:] if os.path.isdir(p)]
+        """The only site-packages entries the child may see: the provided packages and their
+        dependencies (with their bundled libraries), numpy at least."""
+        return self.provided or [self.numpy_dir]
+
+    @property
+    def importable(self) -> list[str]:
+        """Top-level module names the child may import from its site-packages."""
+        names = set()
+        for path in self.package_dirs:
+            base = os.path.basename(path)
+            if os.path.basename(os.path.dirname(path)) == "__pycache__":
+                continue
+            if os.path.isdir(path):
+                names.add(base)
+            elif base.endswith((".py", ".so", ".pyd")):
+                names.add(base.split(".", 1)[0])
+        return sorted(n for n in names if n.isidentifier())
+
+    @property
+    def package_sites(self) -> list[str]:
+        """The site-packages directories holding the provided entries (the child's import path)."""
+        sites = {os.path.dirname(p) for p in self.package_dirs}
+        sites = {os.path.dirname(s) if os.path.basename(s) == "__pycache__" else s for s in sites}
+        return [self.site_dir] + sorted(sites - {self.site_dir})
 
 
-# find_spec + metadata instead of importing numpy: the probe runs on every grader start.
+# find_spec + metadata instead of importing numpy: the probe runs once per runtime change (cached).
+# argv[1]: the provided distributions; it answers with every site-packages entry of them and of
+# their dependencies (from each distribution's RECORD, ``Requires-Dist`` without extras).
 _PROBE = r"""
-import importlib.metadata, importlib.util, json, os, site, sys
+import importlib.metadata as md, importlib.util, json, os, re, site, sys
 spec = importlib.util.find_spec("numpy")
 if spec is None or not spec.origin:
     raise SystemExit("numpy is not installed for this interpreter")
 try:
-    numpy_version = importlib.metadata.version("numpy")
+    numpy_version = md.version("numpy")
 except Exception:
     numpy_version = "unknown"
+def norm(name):
+    return re.sub(r"[-_.]+", "-", name).lower()
+try:
+    from packaging.markers import Marker
+except ImportError:
+    try:
+        from pip._vendor.packaging.markers import Marker
+    except ImportError:
+        Marker = None
+def needed(marker):
+    marker = marker.strip()
+    if not marker:
+        return True
+    if Marker is not None:
+        try:
+            return Marker(marker).evaluate({"extra": ""})
+        except Exception:
+            pass
+    return "extra" not in marker
+dists = {}
+for dist in md.distributions():
+    name = dist.metadata["Name"] if dist.metadata else None
+    if name:
+        dists.setdefault(norm(name), dist)
+wanted = [norm(w) for w in json.loads(sys.argv[1])] if len(sys.argv) > 1 else ["numpy"]
+todo, seen, missing, provided = list(wanted), set(), [], set()
+while todo:
+    name = todo.pop()
+    if name in seen:
+        continue
+    seen.add(name)
+    dist = dists.get(name)
+    if dist is None:
+        if name in wanted:
+            missing.append(name)
+        continue
+    for req in dist.requires or ():
+        head, _, marker = req.partition(";")
+        match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", head)
+        if match and needed(marker):
+            todo.append(norm(match.group(1)))
+    base = os.path.realpath(str(dist.locate_file("")))
+    files = dist.files
+    if files:
+        for f in files:
+            parts = f.parts
+            if not parts or parts[0] == ".." or os.path.isabs(str(f)):
+                continue
+            top = parts[:2] if parts[0] == "__pycache__" else parts[:1]
+            provided.add(os.path.join(base, *top))
+    else:  # no RECORD (a distribution packaged by the OS): its top-level names
+        names = (dist.read_text("top_level.txt") or "").split() or [name.replace("-", "_")]
+        for top in names:
+            for entry in (top, top + ".py", top + ".libs"):
+                provided.add(os.path.join(base, entry))
+        if getattr(dist, "_path", None):
+            provided.add(os.path.realpath(str(dist._path)))
 out = {
     "version": "%d.%d.%d" % sys.version_info[:3],
     "numpy_version": numpy_version,
@@ -90,6 +200,8 @@ out = {
                   if p and ("site-packages" in p or "dist-packages" in p)],
     "prefixes": sorted({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix,
                         sys.exec_prefix, sys.base_exec_prefix)}),
+    "provided": sorted(p for p in provided if os.path.lexists(p)),
+    "missing": sorted(missing),
 }
 print(json.dumps(out))
 """
@@ -185,38 +297,98 @@ def private_dir() -> str:
     return path
 
 
+def _prefix(python: str) -> str:
+    """The prefix a ``bin/python`` belongs to (a venv's own directory, not its base's)."""
+    return os.path.dirname(os.path.dirname(os.path.abspath(python)))
+
+
+def _site_dirs_on_disk(python: str) -> list[str]:
+    """The site-packages directories of ``python`` found without running it (for cache keys)."""
+    found: set[str] = set()
+    for prefix in {_prefix(python), _prefix(os.path.realpath(python))}:
+        for pattern in _SITE_GLOBS:
+            found.update(os.path.realpath(p) for p in glob.glob(os.path.join(prefix, pattern)))
+    return sorted(p for p in found if os.path.isdir(p))
+
+
+def _mtime(path: str) -> int:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return 0
+
+
 def runtime_cache_key(python: str) -> list[object]:
-    """What invalidates a cached probe: the interpreter binary and pyvenv.cfg."""
+    """What invalidates a cached probe or tier choice: the interpreter binary, pyvenv.cfg, the
+    runtime's manifest, and its site-packages directories (a package added or removed changes
+    their modification time)."""
     real = os.path.realpath(python)
     key: list[object] = [python, real, os.stat(real).st_mtime_ns]
     cfg = os.path.join(os.path.dirname(os.path.dirname(python)), "pyvenv.cfg")
     key.append(os.stat(cfg).st_mtime_ns if os.path.exists(cfg) else 0)
+    key.append(_mtime(os.path.join(_prefix(python), MANIFEST)))
+    key += [[site, _mtime(site)] for site in _site_dirs_on_disk(python)]
     return key
 
 
-def _cached_probe(python: str) -> dict[str, Any] | None:
+def runtime_manifest(python: str) -> dict[str, Any]:
+    """What the runtime of ``python`` provides: its ``bpgrade-runtime.json``, else the default
+    spec's ``[runtime]`` (a runtime ``bpgrade setup`` did not make, e.g. the grader's own).
+
+    Parameters
+    ----------
+    python : str
+
+    Returns
+    -------
+    dict
+        ``packages`` (pip requirements), ``modules`` (import names), ``env``, ``mplconfig``.
+    """
     try:
-        path = os.path.join(
-            private_dir(), "runtime-" + hashlib.sha256(python.encode()).hexdigest()[:16] + ".json"
-        )
-        with open(path) as fh:
+        with open(os.path.join(_prefix(python), MANIFEST), encoding="utf-8") as fh:
             data = json.load(fh)
-        if data.get("key") == runtime_cache_key(python) and os.path.isdir(
-            data["info"]["numpy_dir"]
-        ):
+        runtime = RuntimeSpec(
+            tuple(data["packages"]), tuple(data.get("modules", ())), dict(data.get("env", {}))
+        )
+        mplconfig = data.get("mplconfig")
+    except (OSError, ValueError, KeyError, TypeError, SpecError):
+        try:
+            runtime = load_spec().runtime
+        except SpecError:
+            runtime = RuntimeSpec()
+        mplconfig = None
+    return {
+        "packages": list(runtime.packages),
+        "modules": list(runtime.modules),
+        "env": dict(runtime.env),
+        "mplconfig": mplconfig if isinstance(mplconfig, str) and os.path.isdir(mplconfig) else None,
+    }
+
+
+def _probe_cache_path(python: str) -> str:
+    name = "runtime-" + hashlib.sha256(python.encode()).hexdigest()[:16] + ".json"
+    return os.path.join(private_dir(), name)
+
+
+def _cached_probe(python: str, manifest: dict[str, Any]) -> dict[str, Any] | None:
+    try:
+        with open(_probe_cache_path(python)) as fh:
+            data = json.load(fh)
+        key = [runtime_cache_key(python), manifest]
+        if data.get("key") == key and os.path.isdir(data["info"]["numpy_dir"]):
             return data
     except (OSError, ValueError, KeyError, TypeError, RuntimeSetupError):
         pass
     return None
 
 
-def _store_probe(python: str, info: dict[str, Any], stdlib: list[str]) -> None:
+def _store_probe(
+    python: str, manifest: dict[str, Any], info: dict[str, Any], stdlib: list[str]
+) -> None:
     try:
-        path = os.path.join(
-            private_dir(), "runtime-" + hashlib.sha256(python.encode()).hexdigest()[:16] + ".json"
-        )
+        key = [runtime_cache_key(python), manifest]
         write_atomic(
-            path, json.dumps({"key": runtime_cache_key(python), "info": info, "stdlib": stdlib})
+            _probe_cache_path(python), json.dumps({"key": key, "info": info, "stdlib": stdlib})
         )
     except (OSError, RuntimeSetupError):
         pass
@@ -239,20 +411,22 @@ def probe_runtime(python: str) -> ChildRuntime:
     RuntimeSetupError
         The interpreter does not start or cannot import numpy.
     """
-    cached = _cached_probe(python)
+    manifest = runtime_manifest(python)
+    cached = _cached_probe(python, manifest)
     if cached is not None:  # saves two interpreter start-ups per grader process
         info, stdlib = cached["info"], cached["stdlib"]
     else:
         env = {"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1", "HOME": "/nonexistent"}
+        wanted = json.dumps([distribution_name(p) for p in manifest["packages"]])
         try:
-            info = json.loads(_run([python, "-I", "-c", _PROBE], env))
+            info = json.loads(_run([python, "-I", "-c", _PROBE, wanted], env))
             stdlib = json.loads(_run([python, "-I", "-S", "-c", _PROBE_STDLIB], env))
         except (OSError, ValueError, subprocess.SubprocessError) as exc:
             raise RuntimeSetupError(
                 f"child interpreter {python} is unusable ({exc}); run `bpgrade setup` "
                 f"or set {ENV_VAR} to a python3 with numpy."
             ) from None
-        _store_probe(python, info, stdlib)
+        _store_probe(python, manifest, info, stdlib)
     return ChildRuntime(
         python=python,
         version=info["version"],
@@ -262,6 +436,11 @@ def probe_runtime(python: str) -> ChildRuntime:
         stdlib_paths=stdlib,
         site_dirs=sorted(set(info["site_dirs"])),
         prefixes=info["prefixes"],
+        provided=list(info.get("provided", [])),
+        modules=manifest["modules"],
+        env=manifest["env"],
+        mplconfig=manifest["mplconfig"],
+        missing=list(info.get("missing", [])),
     )
 
 
@@ -301,21 +480,78 @@ def _apt_install(packages: list[str], log: list[str]) -> None:
     log.append(f"apt-get install {' '.join(packages)}")
 
 
-def _child_ok(python: str) -> bool:
+# Which of argv[1]'s requirements the child's installed distributions do not satisfy.
+_UNSATISFIED = r"""
+import importlib.metadata as md, json, sys
+try:
+    from packaging.requirements import Requirement
+except ImportError:
+    from pip._vendor.packaging.requirements import Requirement
+out = []
+for text in json.loads(sys.argv[1]):
+    req = Requirement(text)
     try:
-        _run([python, "-I", "-c", "import numpy, scipy.special"])
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return True
+        version = md.version(req.name)
+    except md.PackageNotFoundError:
+        out.append(text)
+        continue
+    if not req.specifier.contains(version, prereleases=True):
+        out.append(text)
+print(json.dumps(out))
+"""
+_SETUP_ENV = {"PATH": "/usr/bin:/bin", "HOME": "/nonexistent", "OPENBLAS_NUM_THREADS": "1"}
+
+
+def _unsatisfied(python: str, packages: tuple[str, ...]) -> list[str]:
+    """The requirements ``python`` lacks (all of them if it cannot even tell)."""
+    if not os.path.exists(python):
+        return list(packages)
+    try:
+        return json.loads(_run([python, "-I", "-c", _UNSATISFIED, json.dumps(packages)]))
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return list(packages)
+
+
+def _check_imports(python: str, modules: list[str], env: dict[str, str]) -> None:
+    code = "import importlib, sys\nfor m in sys.argv[1:]:\n    importlib.import_module(m)"
+    try:
+        _run([python, "-I", "-c", code, *modules], {**_SETUP_ENV, **env})
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise RuntimeSetupError(f"the child runtime cannot import {modules}: {exc}") from None
+
+
+def _build_mplconfig(python: str, prefix: str, log: list[str]) -> str:
+    """A matplotlib config dir with the Agg backend and a prebuilt font cache.
+
+    Inside the sandbox nothing can be written, so matplotlib could neither build its font cache
+    (seconds at every import) nor create a config dir (an error at import). The sandbox shows
+    this directory's files in a directory that looks writable (see ``Sandbox``).
+    """
+    target = os.path.join(prefix, MPLCONFIG)
+    os.makedirs(target, exist_ok=True)
+    write_atomic(os.path.join(target, "matplotlibrc"), "backend: Agg\n")
+    code = "import matplotlib.pyplot, matplotlib.font_manager as fm; fm.fontManager.ttflist"
+    env = {**_SETUP_ENV, "MPLCONFIGDIR": target, "MPLBACKEND": "Agg"}
+    try:
+        _run([python, "-I", "-c", code], env)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise RuntimeSetupError(f"matplotlib's font cache could not be built: {exc}") from None
+    log.append(f"built matplotlib's font cache in {target}")
+    return target
 
 
 def setup_child_runtime(
     path: str = DEFAULT_CHILD_PREFIX,
     *,
     install_bwrap: bool = True,
-    packages: tuple[str, ...] = CHILD_PACKAGES,
+    runtime: RuntimeSpec | None = None,
 ) -> list[str]:
-    """Create (idempotently) the world-readable child venv and install bubblewrap.
+    """Create or complete (idempotently) the world-readable child venv; install bubblewrap.
+
+    Installs what the spec's ``[runtime]`` table provides that the venv lacks (a rerun after the
+    spec gained a package adds just that), builds matplotlib's font cache where matplotlib is
+    provided, and records what the runtime provides in its manifest (:data:`MANIFEST`), which
+    decides what the sandbox shows student code.
 
     Parameters
     ----------
@@ -323,8 +559,8 @@ def setup_child_runtime(
         Venv location.
     install_bwrap : bool
         Install Debian's ``bubblewrap`` with apt-get when missing.
-    packages : tuple of str
-        pip requirements of the child (numpy and scipy).
+    runtime : RuntimeSpec, optional
+        What to provide; default the bundled homework's ``[runtime]``.
 
     Returns
     -------
@@ -334,22 +570,23 @@ def setup_child_runtime(
     Raises
     ------
     RuntimeSetupError
-        Not root, or no suitable base interpreter.
+        Not root, no suitable base interpreter, or a provided module does not import.
     """
     if os.geteuid() != 0:
         raise RuntimeSetupError("bpgrade setup must run as root (it creates /opt/bpgrade/child)")
+    runtime = runtime or load_spec().runtime
     log: list[str] = []
     if install_bwrap and shutil.which("bwrap") is None:
         _apt_install(["bubblewrap"], log)
     python = os.path.join(path, "bin", "python")
-    if _child_ok(python):
-        log.append(f"{path} already has numpy and scipy")
-    else:
+    if not os.path.exists(python):
         base = _base_python()
-        if not os.path.exists(python):
-            if subprocess.run([base, "-m", "venv", path], capture_output=True).returncode != 0:
-                _apt_install(["python3-venv"], log)
-                subprocess.run([base, "-m", "venv", path], check=True, capture_output=True)
+        if subprocess.run([base, "-m", "venv", path], capture_output=True).returncode != 0:
+            _apt_install(["python3-venv"], log)
+            subprocess.run([base, "-m", "venv", path], check=True, capture_output=True)
+        log.append(f"created {path} from {base}")
+    lacking = _unsatisfied(python, runtime.packages)
+    if lacking:
         subprocess.run(
             [
                 python,
@@ -358,12 +595,25 @@ def setup_child_runtime(
                 "install",
                 "--no-cache-dir",
                 "--disable-pip-version-check",
-                *packages,
+                *lacking,
             ],
             check=True,
             capture_output=True,
         )
-        log.append(f"created {path} from {base} with {' '.join(packages)}")
+        log.append(f"installed {' '.join(lacking)} into {path}")
+    else:
+        log.append(f"{path} already has {' '.join(runtime.packages)}")
+    _check_imports(python, list(runtime.modules), runtime.env)
+    mplconfig = None
+    if "matplotlib" in runtime.distributions:
+        mplconfig = _build_mplconfig(python, path, log)
+    manifest = {
+        "packages": list(runtime.packages),
+        "modules": list(runtime.modules),
+        "env": dict(runtime.env),
+        "mplconfig": mplconfig,
+    }
+    write_atomic(os.path.join(path, MANIFEST), json.dumps(manifest, indent=2) + "\n")
     subprocess.run(["chmod", "-R", "a+rX,go-w", path], check=True)
     probe_runtime.cache_clear()
     return log

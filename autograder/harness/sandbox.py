@@ -4,7 +4,8 @@ Tiers, strongest first (chosen once per process by :func:`detect_tiers`):
 
 ``bwrap``
     Drop to a per-slot uid (when root), rlimits, then bubblewrap: every namespace unshared, only
-    /usr, the stdlib and numpy mounted read-only, private /proc, /dev and /tmp, die-with-parent.
+    /usr, the stdlib and the provided packages (with their dependencies) mounted read-only,
+    private /proc, /dev and /tmp, die-with-parent.
     The worker adds the seccomp deny-list inside as a second layer.
 ``seccomp``
     For machines without user namespaces (Docker, Gradescope) and a root grader: per-slot uid,
@@ -45,6 +46,7 @@ from typing import Any
 from autograder.files import write_atomic
 
 from .runtime import (
+    GRADER_MODULES,
     ChildRuntime,
     RuntimeSetupError,
     find_child_python,
@@ -58,6 +60,10 @@ SLOT_UID_BASE = 61000
 MAX_SLOTS = 32
 WORKER_SOURCE = Path(__file__).with_name("worker.py")
 SANDBOX_STAGE = "/sandbox"
+# matplotlib's config dir in the child: a directory of bwrap's own (the tier with a mount
+# namespace), else one beside the stage (see ``Sandbox._stage_mplconfig``).
+MPLCONFIG_INSIDE = "/var/cache/matplotlib"
+MPLCONFIG_SUFFIX = ".mpl"
 STAGE_PREFIX = "bpgrade-stage-"
 SECCOMP_ARCHES = ("x86_64", "aarch64")
 CLONE_NEWNET, CLONE_NEWIPC, CLONE_NEWUTS = 0x40000000, 0x08000000, 0x04000000
@@ -453,6 +459,12 @@ class Stage:
         if self.source_name and self.source_name != "worker.py":
             (self.path / self.source_name).unlink(missing_ok=True)
 
+    @property
+    def mplconfig(self) -> Path:
+        """matplotlib's config dir in the tiers without a mount namespace: beside the stage (whose
+        only file between submissions is ``worker.py``), removed and swept with it."""
+        return self.path.with_name(self.path.name + MPLCONFIG_SUFFIX)
+
 
 @functools.lru_cache(maxsize=4)
 def _bwrap_features(bwrap: str) -> frozenset[str]:
@@ -467,6 +479,12 @@ def _bwrap_features(bwrap: str) -> frozenset[str]:
 
 def _under(path: str, roots: list[str]) -> bool:
     return any(path == r or path.startswith(r.rstrip("/") + "/") for r in roots)
+
+
+def _site_of(entry: str) -> str:
+    """The site-packages directory holding a provided entry (``__pycache__`` files included)."""
+    parent = os.path.dirname(entry)
+    return os.path.dirname(parent) if os.path.basename(parent) == "__pycache__" else parent
 
 
 @dataclass
@@ -546,6 +564,11 @@ class Sandbox:
             self.warnings.append(
                 "WARNING: no seccomp filter: the submission may fork, write files and open sockets"
             )
+        if self.runtime.missing:
+            self.warnings.append(
+                f"the child runtime lacks {', '.join(self.runtime.missing)}, which it should "
+                "provide: run `bpgrade setup` (as root)"
+            )
 
     def _namespaces_text(self) -> str:
         if self.tier == "bwrap":
@@ -561,11 +584,16 @@ class Sandbox:
         require = ["seccomp"] if self.tier == "seccomp" or zygote else []
         return {
             "zygote": zygote,
-            "path": [self.runtime.site_dir],
+            "path": self.runtime.package_sites,
+            # What student code may import from site-packages, and what feedback says is there.
+            "importable": self.runtime.importable,
+            "provided": self.runtime.modules,
+            "reserved": sorted(GRADER_MODULES),  # never a placeholder: importing them fails
             "seccomp": bool(self.seccomp),
             "landlock": bool(self.landlock),
             "landlock_paths": [
                 str(stage.path),
+                str(stage.mplconfig),
                 *self.runtime.package_dirs,
                 *self.runtime.stdlib_paths,
             ],
@@ -577,7 +605,8 @@ class Sandbox:
     def bwrap_args(
         self, stage: Stage, limits: Limits, features: frozenset[str], token: str = ""
     ) -> list[str]:
-        """bubblewrap arguments: read-only /usr, stdlib and numpy only; everything unshared."""
+        """bubblewrap arguments: read-only /usr, stdlib and the provided packages only; everything
+        unshared."""
         args = [
             _bwrap_path() or "bwrap",
             "--unshare-all",
@@ -612,40 +641,57 @@ class Sandbox:
         if "--size" in features:
             args += ["--size", str(limits.fsize_bytes)]
         args += ["--tmpfs", "/tmp", "--ro-bind", str(stage.path), SANDBOX_STAGE, "--chdir", "/tmp"]
-        for key, value in self._child_env(token).items():
+        args += self._mplconfig_args()
+        for key, value in self._child_env(token, stage).items():
             args += ["--setenv", key, value]
         return args
 
-    @staticmethod
-    def _child_env(token: str) -> dict[str, str]:
+    def _child_env(self, token: str, stage: Stage | None = None) -> dict[str, str]:
+        """The child's whole environment: the runtime's (``[runtime] env``), then the sandbox's
+        own, which wins (one BLAS thread keeps RLIMIT_AS meaningful)."""
+        env = {**self.runtime.env, **CHILD_ENV}
+        if self.runtime.mplconfig and stage is not None:
+            env["MPLCONFIGDIR"] = MPLCONFIG_INSIDE if self.tier == "bwrap" else str(stage.mplconfig)
         # The marker lets non-root cleanup find setsid daemons that left the worker's session.
-        return {**CHILD_ENV, "BPGRADE_RUN": token}
+        return {**env, "BPGRADE_RUN": token}
+
+    def _mplconfig_args(self) -> list[str]:
+        """A matplotlib config dir the child owns (so matplotlib accepts it; the seccomp layer
+        still forbids writing) showing the runtime's prebuilt font cache read-only."""
+        source = self.runtime.mplconfig
+        if not source or not os.path.isdir(source):
+            return []
+        args = ["--dir", MPLCONFIG_INSIDE]
+        for name in sorted(os.listdir(source)):
+            path = os.path.join(source, name)
+            if os.path.isfile(path):
+                args += ["--ro-bind", path, f"{MPLCONFIG_INSIDE}/{name}"]
+        return args
 
     def _mask_site_dirs(self, bound: list[str], features: frozenset[str]) -> list[str]:
-        """Hide every site-packages dir (the grader's packages may live there) but numpy's and scipy's."""
+        """Hide every site-packages dir (the grader's packages may live there) but the entries of
+        the provided packages and their dependencies, each bound read-only where it lives."""
         args: list[str] = []
         site = self.runtime.site_dir
-        numpy_parts = self.runtime.package_dirs
+        provided = self.runtime.package_dirs
         # System-wide site dirs too: a root grader may have pip-installed bpgrade there.
         system_sites = {
             os.path.realpath(p) for pattern in SYSTEM_SITE_GLOBS for p in glob.glob(pattern)
         }
+        placed: set[str] = set()
         for directory in sorted(set(self.runtime.site_dirs) | system_sites | {site}):
             if not os.path.isdir(directory):
                 continue
+            mine = [p for p in provided if _site_of(p) == directory]
+            placed.update(mine)
+            binds = [arg for p in mine for arg in ("--ro-bind", p, p)]
             if _under(directory, bound):
-                args += ["--tmpfs", directory]
-                if directory == site:
-                    for part in numpy_parts:
-                        if part:
-                            args += ["--ro-bind", part, os.path.join(site, os.path.basename(part))]
+                args += ["--tmpfs", directory, *binds]
                 if "--remount-ro" in features:
                     args += ["--remount-ro", directory]
-            elif directory == site:
-                for part in numpy_parts:
-                    if part:
-                        args += ["--ro-bind", part, os.path.join(site, os.path.basename(part))]
-        return args
+            else:
+                args += binds
+        return args + [arg for p in provided if p not in placed for arg in ("--ro-bind", p, p)]
 
     def command(
         self, stage: Stage, limits: Limits, token: str = "", zygote: bool = False
@@ -693,8 +739,27 @@ class Sandbox:
             os.chown(path, -1, slot.gid)
             path.chmod(0o750)
         stage = Stage(path, "")
+        if self.tier != "bwrap" and self.runtime.mplconfig:
+            self._stage_mplconfig(stage.mplconfig, slot)
         stage.write_source(source, filename, slot)
         return stage
+
+    def _stage_mplconfig(self, target: Path, slot: Slot | None) -> None:
+        """Without a mount namespace, matplotlib's config dir is a copy of the prebuilt one that
+        the slot's group may write to: matplotlib accepts only such a directory, and the seccomp
+        layer still forbids every write. Owned by the grader, like the stage, so a killed
+        grader's copy is swept with its stage."""
+        source = self.runtime.mplconfig
+        if not source or not os.path.isdir(source):
+            return
+        target.mkdir(mode=0o700)
+        for entry in os.scandir(source):
+            if entry.is_file(follow_symlinks=False):
+                shutil.copyfile(entry.path, target / entry.name)
+                (target / entry.name).chmod(0o644)
+        if slot is not None:
+            os.chown(target, -1, slot.gid)
+            target.chmod(0o770)
 
     def spawn(
         self, stage: Stage, limits: Limits, slot: Slot | None, *, control: int | None = None
@@ -731,7 +796,7 @@ class Sandbox:
             close_fds=True,
             start_new_session=True,
             cwd=str(stage.path) if self.tier != "bwrap" else "/",
-            env=self._child_env(token),
+            env=self._child_env(token, stage),
             preexec_fn=_make_preexec(
                 limits, slot if self.drop_uid else None, self.unshare_flags, nproc
             ),
@@ -761,8 +826,9 @@ class Sandbox:
 
     @staticmethod
     def remove_stage(stage: Stage) -> None:
-        """Delete the stage directory."""
+        """Delete the stage directory (and matplotlib's config dir beside it)."""
         shutil.rmtree(stage.path, ignore_errors=True)
+        shutil.rmtree(stage.mplconfig, ignore_errors=True)
 
     def describe(self) -> dict[str, Any]:
         """Active layers and warnings of this configuration (for reports and ``bpgrade doctor``)."""
@@ -771,6 +837,7 @@ class Sandbox:
             "python": self.runtime.python,
             "python_version": self.runtime.version,
             "numpy_version": self.runtime.numpy_version,
+            "provided": list(self.runtime.modules),
             "layers": dict(self.layers),
             "warnings": list(self.warnings),
         }

@@ -639,6 +639,8 @@ class BadResult(Exception):
 
 def to_float_array(value):
     """Convert one student result; numpy-side tricks stay in this process."""
+    if isinstance(value, (PlaceholderType, PlaceholderModule)):
+        raise missing_module_error(*_placeholder_names(value))
     try:
         # Warnings become errors: a complex result would otherwise silently lose its imaginary part.
         with warnings.catch_warnings():
@@ -647,8 +649,8 @@ def to_float_array(value):
         if arr.nbytes > MAX_RESULT_BYTES:  # before the private copy below doubles it
             raise BadResult("result too large")
         arr = np.array(arr, dtype=np.float64, order="C", copy=True)
-    except BadResult:
-        raise
+    except (BadResult, ModuleNotFoundError):
+        raise  # the latter: a placeholder of a missing module was returned (see op_call)
     except BaseException:  # noqa: BLE001 - any failure is the student's
         raise BadResult(type(value).__name__) from None
     if type(arr) is not np.ndarray or arr.ndim > 4:
@@ -687,12 +689,352 @@ def message_of(exc):
     return text[:MAX_MESSAGE]
 
 
+# --------------------------------------------------------------------------- import placeholders
+#
+# A module the grader does not provide must cost nothing until a graded function uses it: an
+# unused ``import pandas`` or a plotting helper built on ``torch`` is common in correct homework.
+# A finder at the END of ``sys.meta_path`` (every real module wins) binds, for an import made by
+# student code, a placeholder module. Its attributes are placeholder classes, so ``isinstance(x,
+# pd.DataFrame)`` is False and ``class Net(nn.Module)`` defines a class that is itself a
+# placeholder: it can be defined but not instantiated. Student code that USES a placeholder
+# (calls it, computes with it, iterates, indexes, converts it, asks its truth value, ``with``)
+# gets ModuleNotFoundError naming the module and what the grader provides. Libraries that probe
+# ``sys.modules`` for optional packages (matplotlib, scipy and sklearn all do) see an absent,
+# inert module instead: falsy, empty, and every operation on it gives another placeholder.
+# Applying a placeholder as a bare decorator (``@numba.jit``) leaves a function that raises the
+# same error when it is called. The parent never trusts this error's text for hidden cases: it
+# names the module from the submission's source. The grader's own packages (CONFIG["reserved"])
+# are never stood in for: importing them fails at once.
+
+IMPORT_MACHINERY = ("<frozen importlib._bootstrap>", "<frozen importlib._bootstrap_external>")
+PLACEHOLDERS = {
+    "provided": (),
+    "roots": (),
+    "worker": "",
+    "library": {},
+    "sources": {},
+    "guarded": {},
+    "reserved": frozenset(),
+    "installed": False,
+}
+
+
+def missing_module_error(module, used=None):
+    """The ModuleNotFoundError a use of a placeholder raises (English; the parent translates)."""
+    provided = ", ".join(PLACEHOLDERS["provided"]) or "numpy"
+    detail = f"; your code used {used}" if used and used != module else ""
+    return ModuleNotFoundError(
+        f"No module named {module!r}: the grader does not provide it{detail}. "
+        f"It provides {provided} and the Python standard library.",
+        name=module,
+    )
+
+
+def _is_library_file(filename):
+    """Whether code from ``filename`` belongs to the stdlib, a provided package or this worker."""
+    known = PLACEHOLDERS["library"].get(filename)
+    if known is None:
+        known = (
+            filename.startswith("<frozen ")
+            or filename == PLACEHOLDERS["worker"]
+            or any(filename.startswith(root) for root in PLACEHOLDERS["roots"])
+        )
+        PLACEHOLDERS["library"][filename] = known
+    return known
+
+
+def _student_frame(depth):
+    """Whether the frame ``depth`` levels above the caller runs student code."""
+    try:
+        frame = sys._getframe(depth + 1)
+    except ValueError:
+        return False
+    return not _is_library_file(frame.f_code.co_filename)
+
+
+def _importing_student_frame():
+    """The student frame whose import is being resolved, or None (a library's probe)."""
+    frame = sys._getframe(2)
+    skip = PLACEHOLDERS.get("import_module")
+    # Not <frozen importlib.util>: a find_spec() probe must see the module absent.
+    while frame is not None and (
+        frame.f_code.co_filename in IMPORT_MACHINERY or frame.f_code is skip
+    ):
+        frame = frame.f_back
+    if frame is None or _is_library_file(frame.f_code.co_filename):
+        return None
+    return frame
+
+
+IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception", "BaseException"})
+TRY_NODES = (ast.Try, ast.TryStar) if hasattr(ast, "TryStar") else (ast.Try,)
+
+
+def _guarded_lines(filename):
+    """Lines of the imports in ``filename`` that have a fallback: inside a ``try`` whose handler
+    for a failed import does more than ``pass`` (``except ImportError: import numpy as xp``).
+    Those get the real ModuleNotFoundError, so the student's fallback runs."""
+    known = PLACEHOLDERS["guarded"].get(filename)
+    if known is None:
+        known = frozenset()
+        try:
+            with open(PLACEHOLDERS["sources"].get(filename, filename), "rb") as fh:
+                tree = ast.parse(fh.read())
+        except (OSError, SyntaxError, ValueError):
+            tree = None
+        if tree is not None:
+            known = frozenset(
+                line
+                for node in ast.walk(tree)
+                if isinstance(node, TRY_NODES) and any(_falls_back(h) for h in node.handlers)
+                for stmt in node.body
+                for inner in ast.walk(stmt)
+                if isinstance(inner, (ast.Import, ast.ImportFrom))
+                for line in range(inner.lineno, (inner.end_lineno or inner.lineno) + 1)
+            )
+        PLACEHOLDERS["guarded"][filename] = known
+    return known
+
+
+def _falls_back(handler):
+    def names(node):
+        if isinstance(node, ast.Tuple):
+            return [n for elt in node.elts for n in names(elt)]
+        return [getattr(node, "id", None) or getattr(node, "attr", None)]
+
+    catches = handler.type is None or any(n in IMPORT_ERRORS for n in names(handler.type))
+    trivial = all(
+        isinstance(s, ast.Pass) or (isinstance(s, ast.Expr) and isinstance(s.value, ast.Constant))
+        for s in handler.body
+    )
+    return catches and not trivial
+
+
+def _placeholder_names(obj):
+    """``(missing module, what was used)`` of a placeholder module or class."""
+    if isinstance(obj, PlaceholderModule):
+        return _missing_root(obj.__name__), obj.__name__
+    module, used = type.__getattribute__(obj, "__placeholder__")
+    if "__placeholder__" not in type.__getattribute__(obj, "__dict__"):
+        used = f"{type.__getattribute__(obj, '__qualname__')}, a subclass of {used}"
+    return module, used
+
+
+def _missing_root(name):
+    """The outermost missing package of ``name`` (``torch`` for ``torch.nn``)."""
+    parts = name.split(".")
+    for i in range(1, len(parts)):
+        if isinstance(sys.modules.get(".".join(parts[:i])), PlaceholderModule):
+            return ".".join(parts[:i])
+    return name
+
+
+def _placeholder_class(module, used):
+    name = used.rsplit(".", 1)[-1]
+    namespace = {"__placeholder__": (module, used), "__module__": module, "__qualname__": name}
+    return PlaceholderType(name, (), namespace)
+
+
+def _inert(self, *args, **kwargs):
+    """What an operation on a placeholder gives a library: another placeholder."""
+    return _placeholder_class(*_placeholder_names(self))
+
+
+def _refuse(self, *args, **kwargs):
+    """A number or an array from a placeholder: nothing sensible exists, even for a library."""
+    raise missing_module_error(*_placeholder_names(self))
+
+
+def _raising_stub(function, module, used):
+    """A function decorated by a placeholder: defined, and raising when it is called."""
+
+    def stub(*args, **kwargs):
+        raise missing_module_error(module, f"{used} on {function.__name__}()")
+
+    for attr in ("__name__", "__qualname__", "__doc__", "__module__"):
+        setattr(stub, attr, getattr(function, attr, None))
+    stub.__wrapped__ = function
+    return stub
+
+
+def _call(self, *args, **kwargs):
+    if not _student_frame(1):
+        return _inert(self)
+    if len(args) == 1 and not kwargs and isinstance(args[0], types.FunctionType):
+        return _raising_stub(args[0], *_placeholder_names(self))
+    raise missing_module_error(*_placeholder_names(self))
+
+
+def _use(name, for_library):
+    """A special method that raises for student code and gives libraries ``for_library`` (a value,
+    or a function of the placeholder and the arguments)."""
+
+    def method(self, *args, **kwargs):
+        if _student_frame(1):
+            raise missing_module_error(*_placeholder_names(self))
+        if callable(for_library):
+            return for_library(self, *args, **kwargs)
+        return for_library
+
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
+_OPERATORS = (
+    "add radd sub rsub mul rmul truediv rtruediv floordiv rfloordiv mod rmod divmod rdivmod pow "
+    "rpow matmul rmatmul and rand xor rxor lshift rlshift rshift rrshift lt le gt ge neg pos abs "
+    "invert getitem round trunc floor ceil enter"
+).split()
+# Not __or__/__ror__: ``pd.DataFrame | None`` in an annotation is no use of pandas.
+_SPECIAL = {
+    **{f"__{name}__": _use(f"__{name}__", _inert) for name in _OPERATORS},
+    **{
+        f"__{name}__": _use(f"__{name}__", _refuse)
+        for name in "int float complex index array bytes".split()
+    },
+    "__bool__": _use("__bool__", False),
+    # A length or items would make numpy (or the worker's result conversion) read a placeholder
+    # as an empty sequence: refuse them to everyone.
+    "__len__": _use("__len__", _refuse),
+    "__iter__": _use("__iter__", _refuse),
+    "__contains__": _use("__contains__", False),
+    "__setitem__": _use("__setitem__", None),
+    "__delitem__": _use("__delitem__", None),
+    "__exit__": _use("__exit__", False),
+    "__call__": _call,
+}
+
+
+class PlaceholderType(type):
+    """The class of every placeholder class (attributes of a missing module, and subclasses)."""
+
+    def __getattr__(cls, attr):
+        if attr.startswith("__") and attr.endswith("__"):
+            raise AttributeError(attr)  # protocols and introspection see a plain class
+        module, used = type.__getattribute__(cls, "__placeholder__")
+        child = _placeholder_class(module, f"{used}.{attr}")
+        type.__setattr__(cls, attr, child)
+        return child
+
+    def __instancecheck__(cls, obj):
+        return False
+
+    def __repr__(cls):
+        return "<placeholder for {1} (module {0!r} is not provided by the grader)>".format(
+            *_placeholder_names(cls)
+        )
+
+
+class PlaceholderModule(types.ModuleType):
+    """Stands in for a module the grader does not provide (see the section comment)."""
+
+    def __getattr__(self, attr):
+        if attr.startswith("__") and attr.endswith("__"):
+            raise AttributeError(attr)
+        child = _placeholder_class(_missing_root(self.__name__), f"{self.__name__}.{attr}")
+        setattr(self, attr, child)
+        return child
+
+    def __mro_entries__(self, bases):
+        return (_placeholder_class(_missing_root(self.__name__), self.__name__),)
+
+    def __repr__(self):
+        return f"<placeholder for module {self.__name__!r} (not provided by the grader)>"
+
+
+for _name, _method in _SPECIAL.items():
+    setattr(PlaceholderType, _name, _method)
+    setattr(PlaceholderModule, _name, _method)
+
+
+class PlaceholderFinder:
+    """Last finder on ``sys.meta_path``: a placeholder for what no other finder found."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname.partition(".")[0] in PLACEHOLDERS["reserved"]:
+            return None
+        parent = sys.modules.get(fullname.rpartition(".")[0]) if "." in fullname else None
+        if not isinstance(parent, PlaceholderModule):
+            frame = _importing_student_frame()
+            if frame is None:
+                return None  # a library probing for an optional package must see it absent
+            if frame.f_lineno in _guarded_lines(frame.f_code.co_filename):
+                return None  # the student wrote a fallback for this import: let it run
+        import importlib.machinery
+
+        return importlib.machinery.ModuleSpec(fullname, self, is_package=True)
+
+    def create_module(self, spec):
+        return PlaceholderModule(spec.name)
+
+    def exec_module(self, module):
+        pass
+
+    def invalidate_caches(self):
+        pass
+
+
+class OnlyProvided:
+    """A site-packages path finder limited to the provided top-level names.
+
+    In the ``bwrap`` tier nothing else is even mounted; elsewhere a package that is installed but
+    not provided would fail with PermissionError (Landlock) or import; this makes it absent.
+    """
+
+    def __init__(self, finder, names):
+        self.finder, self.names = finder, frozenset(names)
+
+    def find_spec(self, fullname, target=None):
+        if fullname.partition(".")[0] not in self.names:
+            return None
+        return self.finder.find_spec(fullname, target)
+
+    def invalidate_caches(self):
+        self.finder.invalidate_caches()
+
+
+def install_import_placeholders(req):
+    """Let student code import what the grader does not provide (see the section comment).
+
+    Parameters
+    ----------
+    req : dict
+        The ``load`` request: ``path`` of the student's source and the ``filename`` it is
+        compiled under (to read its import guards). ``CONFIG["provided"]`` names the modules the
+        grader provides, for the error message.
+    """
+    if PLACEHOLDERS["installed"]:
+        return
+    import importlib
+
+    PLACEHOLDERS["installed"] = True
+    PLACEHOLDERS["provided"] = tuple(str(p) for p in CONFIG.get("provided", ()))
+    PLACEHOLDERS["reserved"] = frozenset(str(p) for p in CONFIG.get("reserved", ()))
+    if "path" in req:
+        filename = req.get("filename", req.get("module", "nn") + ".py")
+        PLACEHOLDERS["sources"][filename] = req["path"]
+    PLACEHOLDERS["worker"] = os.path.abspath(__file__) if "__file__" in globals() else ""
+    PLACEHOLDERS["import_module"] = importlib.import_module.__code__
+    sites = [str(p) for p in CONFIG.get("path", [])]
+    roots = {os.path.dirname(os.__file__), os.path.dirname(np.__file__), *sites}
+    roots |= {os.path.realpath(r) for r in roots}
+    PLACEHOLDERS["roots"] = tuple(r.rstrip(os.sep) + os.sep for r in roots if r)
+    importable = CONFIG.get("importable")
+    if importable:
+        for site in sites:
+            finder = sys.path_importer_cache.get(site)
+            if finder is not None and not isinstance(finder, OnlyProvided):
+                sys.path_importer_cache[site] = OnlyProvided(finder, importable)
+    sys.meta_path.append(PlaceholderFinder())
+
+
 # --------------------------------------------------------------------------- requests
 
 STATE = {"module": None}
 
 
 def op_load(req):
+    install_import_placeholders(req)
     name = req.get("module", "nn")
     start = time.perf_counter()
     try:
@@ -752,6 +1094,13 @@ def op_call(req, arrays):
         outputs = convert(value, int(req.get("n_outputs", 1)))
     except BadResult as exc:
         return {"status": "bad_result", "error_type": str(exc)[:100], "elapsed": elapsed}, []
+    except ModuleNotFoundError as exc:
+        return {
+            "status": "exception",
+            "error_type": builtin_name(exc),
+            "error_message": message_of(exc),
+            "elapsed": elapsed,
+        }, []
     tree = (
         {"$nd": 0} if len(outputs) == 1 else {"$tuple": [{"$nd": i} for i in range(len(outputs))]}
     )

@@ -240,7 +240,20 @@ ATTACKS = [
     ),
     Attack("abort", "import os\ndef attack():\n    os.abort()\n", ("crash",)),
     Attack("syntax_error", "def attack(:\n    pass\n", ("exception",), at_import=True),
-    Attack("missing_module", "import tensorflow_not_here\n", ("exception",), at_import=True),
+    # An unprovided module binds a placeholder: it fails the load only when used at import.
+    Attack(
+        "missing_module",
+        "import tensorflow_not_here\ntensorflow_not_here.config.run()\n",
+        ("exception",),
+        at_import=True,
+        check=_type_is("ModuleNotFoundError"),
+    ),
+    Attack(
+        "missing_module_used_in_function",
+        "import tensorflow_not_here as tf\ndef attack():\n    return tf.zeros(3)\n",
+        ("exception",),
+        check=_type_is("ModuleNotFoundError"),
+    ),
     Attack(
         "nan_inf",
         "import numpy as np\ndef attack():\n    return np.array([np.nan, np.inf])\n",
@@ -378,6 +391,25 @@ ATTACKS = [
         "import gc, sys\ndef attack():\n    hits = [o for o in gc.get_objects() if isinstance(o, (str, bytes)) and 'TOPSECRET' in str(o)[:10000]]\n"
         "    f = sys._getframe()\n    while f is not None:\n        hits += [v for v in f.f_locals.values() if 'expected' in str(v)[:1000]]\n        f = f.f_back\n"
         "    return float(len(hits))\n",
+        ("ok",),
+        check=_value_is(0.0),
+    ),
+    # A placeholder's methods live in the worker: from them a submission reaches the worker's
+    # globals, which it could reach anyway (sys.modules['__main__']) and which hold no secret.
+    Attack(
+        "placeholder_globals_read_secret",
+        "import pandas as pd\ndef attack():\n    g = type(pd.DataFrame).__getattr__.__globals__\n"
+        "    fd = g['os'].open('$secret', g['os'].O_RDONLY)\n    return float(len(g['os'].read(fd, 100)))\n",
+        ("exception",),
+        check=_no_secret,
+    ),
+    Attack(
+        "placeholder_gc_walk_for_secrets",
+        "import gc\nimport torch\ndef attack():\n    g = type(torch.nn).__getattr__.__globals__\n"
+        "    needle = ''.join(('TOP', 'SECRET'))  # not folded into a constant\n"
+        "    seen = [g, g['CONFIG'], g['PLACEHOLDERS'], *gc.get_referents(g), *gc.get_objects()]\n"
+        "    seen = [o for o in seen if isinstance(o, (str, bytes, dict, list, tuple))]\n"
+        "    return float(len([o for o in seen if needle in str(o)[:100000]]))\n",
         ("ok",),
         check=_value_is(0.0),
     ),

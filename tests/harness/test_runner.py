@@ -210,7 +210,11 @@ def test_timeout_crash_segfault_then_restart(tier, leftovers):
 def test_load_failures(tier, leftovers):
     cases = {
         "def f(:\n": ("exception", "SyntaxError"),
-        "import no_such_module_xyz\n": ("exception", "ModuleNotFoundError"),
+        # An unprovided module costs nothing until it is used; used at import, the load fails.
+        "import no_such_module_xyz\nno_such_module_xyz.run()\n": (
+            "exception",
+            "ModuleNotFoundError",
+        ),
         "import sys\nsys.exit(0)\n": ("exception", "SystemExit"),
         "import os\nos._exit(0)\n": ("crash", "crash"),
         "while True:\n    pass\n": ("timeout", "timeout"),

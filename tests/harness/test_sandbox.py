@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import stat
@@ -13,8 +14,8 @@ import pytest
 
 from autograder.harness import runtime, sandbox
 from autograder.harness.runner import SandboxedSubmission
-from autograder.harness.runtime import CHILD_IMPORTABLE
 from autograder.harness.sandbox import Sandbox, SandboxError
+from autograder.spec import load_spec
 
 from .conftest import FAST, TIER_REPORT, tier_params
 
@@ -143,11 +144,85 @@ def test_setup_requires_root():  # pragma: no cover - CI runs as root
         runtime.setup_child_runtime("/tmp/x")
 
 
+CHILD = os.path.join(runtime.DEFAULT_CHILD_PREFIX, "bin", "python")
+needs_child = pytest.mark.skipif(not os.path.exists(CHILD), reason="no child venv")
+
+
 @pytest.mark.skipif(not ROOT, reason="idempotence check needs root")
-@pytest.mark.skipif(not os.path.exists("/opt/bpgrade/child/bin/python"), reason="no child venv")
-def test_setup_is_idempotent():
+@needs_child
+def test_setup_is_idempotent_and_records_what_it_provides():
     log = runtime.setup_child_runtime(install_bwrap=False)
     assert any("already" in line for line in log)
+    manifest = runtime.runtime_manifest(CHILD)
+    assert manifest["modules"] == list(load_spec().runtime.modules)
+    assert manifest["env"]["MPLBACKEND"] == "Agg" and os.path.isdir(manifest["mplconfig"])
+
+
+@needs_child
+def test_setup_installs_exactly_the_unsatisfied_requirements():
+    """What a rerun of ``bpgrade setup`` installs into an existing runtime: what it lacks."""
+    wanted = ("numpy>=1", "numpy>=999", "no-such-distribution-xyz", "tqdm>=4")
+    assert runtime._unsatisfied(CHILD, wanted) == ["numpy>=999", "no-such-distribution-xyz"]
+
+
+def _fake_runtime(tmp_path: Path) -> tuple[str, Path]:
+    """A venv-shaped prefix: bin/python (this interpreter) and an empty site-packages."""
+    (tmp_path / "bin").mkdir()
+    python = tmp_path / "bin" / "python"
+    python.symlink_to(sys.executable)
+    site = tmp_path / "lib" / "python3.11" / "site-packages"
+    site.mkdir(parents=True)
+    return str(python), site
+
+
+@pytest.mark.parametrize("change", ["package added", "package removed", "manifest written"])
+def test_runtime_cache_key_notices_new_packages(tmp_path, change):
+    """The cached probe (and the tier choice, keyed on the same) is redone after setup."""
+    python, site = _fake_runtime(tmp_path)
+    (site / "old").mkdir()
+    os.utime(site, ns=(1, 1))
+    before = runtime.runtime_cache_key(python)
+    if change == "package added":
+        (site / "tqdm").mkdir()
+    elif change == "package removed":
+        (site / "old").rmdir()
+    else:
+        (tmp_path / runtime.MANIFEST).write_text('{"packages": ["tqdm"]}')
+    assert runtime.runtime_cache_key(python) != before
+
+
+def test_a_runtime_without_manifest_provides_the_default_spec(tmp_path):
+    python, _ = _fake_runtime(tmp_path)
+    manifest = runtime.runtime_manifest(python)
+    assert manifest["modules"] == list(load_spec().runtime.modules)
+    assert manifest["mplconfig"] is None
+    (tmp_path / runtime.MANIFEST).write_text(
+        json.dumps({"packages": ["tqdm"], "env": {"X": "1"}, "mplconfig": str(tmp_path)})
+    )
+    manifest = runtime.runtime_manifest(python)
+    assert manifest["modules"] == ["numpy", "scipy", "tqdm"]
+    assert (manifest["env"], manifest["mplconfig"]) == ({"X": "1"}, str(tmp_path))
+
+
+def test_a_runtime_lacking_a_provided_package_says_to_run_setup(monkeypatch):
+    real = runtime.probe_runtime(runtime.find_child_python())
+    lacking = dataclasses.replace(real, missing=["pandas"])
+    monkeypatch.setattr(sandbox, "probe_runtime", lambda python: lacking)
+    warnings = Sandbox(tier="auto").warnings
+    assert any("lacks pandas" in w and "bpgrade setup" in w for w in warnings), warnings
+
+
+@pytest.mark.skipif(not TIER_REPORT["bwrap"]["available"], reason=TIER_REPORT["bwrap"]["reason"])
+def test_bwrap_binds_exactly_the_provided_entries_into_site_packages():
+    sb = Sandbox(tier="bwrap")
+    cmd = sb.command(sandbox.Stage(Path("/tmp/stage-x"), "nn.py"), FAST, "tok")
+    site = sb.runtime.site_dir
+    bound = {cmd[i + 2] for i, arg in enumerate(cmd) if arg == "--ro-bind"}
+    in_site = {p for p in bound if p.startswith(site + os.sep)}
+    assert in_site == set(sb.runtime.package_dirs)
+    names = {os.path.basename(p) for p in in_site}
+    assert {"numpy", "scipy", "matplotlib", "tqdm", "sklearn", "PIL"} <= names
+    assert not names & {"pip", "setuptools", "pkg_resources", "_distutils_hack"}
 
 
 # ----------------------------------------------------------------------------- rlimits tier
@@ -243,9 +318,9 @@ def test_rlimits_tier_as_non_root(rlimits_results, name, expected, layers):
 
 
 @pytest.mark.parametrize("tier", tier_params(("bwrap", "seccomp")))
-def test_child_sees_only_stdlib_numpy_and_scipy(tier):
+def test_child_sees_exactly_the_provided_packages(tier):
     """Site directories (where a grader's packages may be installed) are hidden or empty, but for
-    the packages student code may import (numpy, scipy and their bundled libraries)."""
+    the packages the runtime provides and their dependencies (with their bundled libraries)."""
     source = (
         "import os, sys\ndef listing(path):\n    try:\n        return sorted(os.listdir(path))\n"
         "    except OSError:\n        return None\ndef probe(paths, allowed):\n"
@@ -254,10 +329,59 @@ def test_child_sees_only_stdlib_numpy_and_scipy(tier):
     )
     with SandboxedSubmission(source, tier=tier, limits=FAST) as sub:
         rt = sub.sandbox.runtime
+        allowed = [os.path.basename(p) for p in rt.package_dirs] + ["__pycache__"]
         sites = [d for d in rt.site_dirs if os.path.isdir(d) and d != rt.site_dir]
-        out = sub.call("probe", [[rt.site_dir, *sites], list(CHILD_IMPORTABLE)], {}, timeout=5)
+        out = sub.call("probe", [[rt.site_dir, *sites], allowed], {}, timeout=5)
         assert out.status == "ok", out
         assert list(out.value) == [0.0] * (1 + len(sites))
+
+
+#: What is installed in the child runtime without being provided: pip and setuptools at least.
+NOT_PROVIDED = ("pip", "setuptools", "pkg_resources", "_distutils_hack")
+
+
+@pytest.mark.parametrize("tier", tier_params(("bwrap", "seccomp")))
+def test_provided_modules_import_and_nothing_else_is_found(tier):
+    """Every provided module imports; a package installed beside them but not provided is absent
+    (``find_spec`` is None), in every tier, whether or not the kernel has Landlock."""
+    source = (
+        "import importlib, importlib.util\n"
+        "def imports(names):\n"
+        "    return [float(hasattr(importlib.import_module(n), '__file__')) for n in names]\n"
+        "def found(names):\n"
+        "    return [float(importlib.util.find_spec(n) is not None) for n in names]\n"
+    )
+    with SandboxedSubmission(source, tier=tier, limits=FAST) as sub:
+        provided = sub.sandbox.runtime.modules
+        assert {"numpy", "scipy", "matplotlib", "tqdm", "sklearn"} <= set(provided)
+        out = sub.call("imports", [list(provided)], {}, timeout=10)
+        assert out.status == "ok" and list(out.value) == [1.0] * len(provided), out
+        out = sub.call("found", [list(NOT_PROVIDED)], {}, timeout=5)
+        assert out.status == "ok" and list(out.value) == [0.0] * len(NOT_PROVIDED), out
+
+
+#: Importing matplotlib.pyplot in the sandbox: it must not need a writable config dir or rebuild
+#: its font cache (seconds), and must print nothing. Measured here: about 0.25 s.
+MPL_SOURCE = (
+    "import time\n_t = time.perf_counter()\nimport matplotlib.pyplot as plt\n"
+    "SECONDS = time.perf_counter() - _t\n"
+    "def seconds():\n    return SECONDS\n"
+    "def png_bytes():\n    import io\n    fig = plt.figure()\n    plt.plot([1, 2, 3])\n"
+    "    buf = io.BytesIO()\n    fig.savefig(buf, format='png')\n    return float(len(buf.getvalue()))\n"
+    "def backend():\n    return float(plt.get_backend().lower() == 'agg')\n"
+)
+
+
+@pytest.mark.parametrize("tier", tier_params(("bwrap", "seccomp")))
+def test_matplotlib_imports_quickly_and_quietly_with_agg(tier):
+    with SandboxedSubmission(MPL_SOURCE, tier=tier, limits=FAST) as sub:
+        assert sub.load().status == "ok", sub.stderr
+        seconds = sub.call("seconds", [], {}, timeout=5)
+        assert seconds.status == "ok" and float(seconds.value) < 1.5, seconds
+        assert float(sub.call("backend", [], {}, timeout=5).value) == 1.0
+        png = sub.call("png_bytes", [], {}, timeout=10)
+        assert png.status == "ok" and float(png.value) > 1000, png
+        assert sub.stderr == "", sub.stderr
 
 
 @pytest.mark.skipif(not ROOT, reason="slot uids need root")
