@@ -246,6 +246,28 @@ def test_the_message_is_in_the_students_language(tmp_path):
     )
 
 
+@pytest.mark.parametrize("uses_pandas", [False, True], ids=["unused", "used by a graded function"])
+def test_notebooks_get_the_same_placeholders(tmp_path, uses_pandas):
+    """The notebook policy wraps kept imports in ``try/except ImportError: pass``: that is no
+    fallback, so pandas still binds a placeholder (not a NameError later)."""
+    import nbformat
+
+    function, body, _ = USES_MISSING["pandas.DataFrame in the body"]
+    code = _with(CORRECT, function, body) if uses_pandas else "import pandas as pd\n" + CORRECT
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(code), nbformat.v4.new_code_cell("pd.DataFrame()")]
+    path = tmp_path / "backprop.ipynb"
+    path.write_text(nbformat.writes(nb))
+    report = grade_submission(path, student_id="nb", secret=b"k")
+    if not uses_pandas:
+        assert (report.score, report.error) == (100, None)
+        return
+    lost = _part(report, "squaredErrorDelta")
+    assert lost.score == 0 and all(
+        "squaredErrorDelta() uses pandas," in c.message for c in lost.cases
+    )
+
+
 def test_a_module_used_at_import_still_fails_the_load_with_its_name(tmp_path):
     report = _grade(tmp_path, "import pandas as pd\nFRAME = pd.DataFrame()\n" + CORRECT)
     assert report.score == 0 and "No module named 'pandas'" in report.error

@@ -101,7 +101,7 @@ class ChildRuntime:
         dependencies (with their bundled libraries), numpy at least."""
         return self.provided or [self.numpy_dir]
 
-    @property
+    @functools.cached_property
     def importable(self) -> list[str]:
         """Top-level module names the child may import from its site-packages."""
         names = set()

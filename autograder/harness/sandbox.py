@@ -650,22 +650,32 @@ class Sandbox:
         """The child's whole environment: the runtime's (``[runtime] env``), then the sandbox's
         own, which wins (one BLAS thread keeps RLIMIT_AS meaningful)."""
         env = {**self.runtime.env, **CHILD_ENV}
-        if self.runtime.mplconfig and stage is not None:
+        if self._wants_mplconfig and stage is not None:
             env["MPLCONFIGDIR"] = MPLCONFIG_INSIDE if self.tier == "bwrap" else str(stage.mplconfig)
         # The marker lets non-root cleanup find setsid daemons that left the worker's session.
         return {**env, "BPGRADE_RUN": token}
 
+    @property
+    def _wants_mplconfig(self) -> bool:
+        """matplotlib is provided: it needs a config dir it may write to, or it fails at import."""
+        return "matplotlib" in self.runtime.importable
+
+    def _mplconfig_files(self) -> list[str]:
+        """The prebuilt config files (font cache, matplotlibrc) made by ``bpgrade setup``."""
+        source = self.runtime.mplconfig
+        if not source or not os.path.isdir(source):
+            return []  # matplotlib then rebuilds its font cache in memory at each import
+        paths = (os.path.join(source, name) for name in sorted(os.listdir(source)))
+        return [p for p in paths if os.path.isfile(p) and not os.path.islink(p)]
+
     def _mplconfig_args(self) -> list[str]:
         """A matplotlib config dir the child owns (so matplotlib accepts it; the seccomp layer
         still forbids writing) showing the runtime's prebuilt font cache read-only."""
-        source = self.runtime.mplconfig
-        if not source or not os.path.isdir(source):
+        if not self._wants_mplconfig:
             return []
         args = ["--dir", MPLCONFIG_INSIDE]
-        for name in sorted(os.listdir(source)):
-            path = os.path.join(source, name)
-            if os.path.isfile(path):
-                args += ["--ro-bind", path, f"{MPLCONFIG_INSIDE}/{name}"]
+        for path in self._mplconfig_files():
+            args += ["--ro-bind", path, f"{MPLCONFIG_INSIDE}/{os.path.basename(path)}"]
         return args
 
     def _mask_site_dirs(self, bound: list[str], features: frozenset[str]) -> list[str]:
@@ -739,7 +749,7 @@ class Sandbox:
             os.chown(path, -1, slot.gid)
             path.chmod(0o750)
         stage = Stage(path, "")
-        if self.tier != "bwrap" and self.runtime.mplconfig:
+        if self.tier != "bwrap" and self._wants_mplconfig:
             self._stage_mplconfig(stage.mplconfig, slot)
         stage.write_source(source, filename, slot)
         return stage
@@ -749,14 +759,11 @@ class Sandbox:
         the slot's group may write to: matplotlib accepts only such a directory, and the seccomp
         layer still forbids every write. Owned by the grader, like the stage, so a killed
         grader's copy is swept with its stage."""
-        source = self.runtime.mplconfig
-        if not source or not os.path.isdir(source):
-            return
         target.mkdir(mode=0o700)
-        for entry in os.scandir(source):
-            if entry.is_file(follow_symlinks=False):
-                shutil.copyfile(entry.path, target / entry.name)
-                (target / entry.name).chmod(0o644)
+        for path in self._mplconfig_files():
+            copy = target / os.path.basename(path)
+            shutil.copyfile(path, copy)
+            copy.chmod(0o644)
         if slot is not None:
             os.chown(target, -1, slot.gid)
             target.chmod(0o770)

@@ -373,6 +373,20 @@ MPL_SOURCE = (
 
 
 @pytest.mark.parametrize("tier", tier_params(("bwrap", "seccomp")))
+def test_matplotlib_works_without_a_prebuilt_font_cache(tier, monkeypatch):
+    """A runtime ``bpgrade setup`` did not make (a non-root grader's own interpreter): slower, as
+    matplotlib rebuilds its font cache in memory, but no failure for want of a config dir."""
+    real = runtime.probe_runtime(runtime.find_child_python())
+    monkeypatch.setattr(
+        sandbox, "probe_runtime", lambda python: dataclasses.replace(real, mplconfig=None)
+    )
+    with SandboxedSubmission(MPL_SOURCE, tier=tier, limits=FAST) as sub:
+        assert sub.load().status == "ok", sub.stderr
+        png = sub.call("png_bytes", [], {}, timeout=10)
+        assert png.status == "ok" and float(png.value) > 1000, png
+
+
+@pytest.mark.parametrize("tier", tier_params(("bwrap", "seccomp")))
 def test_matplotlib_imports_quickly_and_quietly_with_agg(tier):
     with SandboxedSubmission(MPL_SOURCE, tier=tier, limits=FAST) as sub:
         assert sub.load().status == "ok", sub.stderr
