@@ -219,8 +219,11 @@ def _build_runtime(r: dict, path: Path) -> RuntimeSpec:
         r.get("modules", ()),
         r.get("env", {}),
     )
-    if not all(isinstance(x, str) for x in [*packages, *modules]) or not isinstance(env, dict):
+    lists = isinstance(packages, (list, tuple)) and isinstance(modules, (list, tuple))
+    if not lists or not all(isinstance(x, str) for x in [*packages, *modules]):
         raise SpecError(f"spec {path}: [runtime] packages and modules are lists of strings")
+    if not isinstance(env, dict):
+        raise SpecError(f'spec {path}: [runtime] env is a table of NAME = "text"')
     for module in modules:
         if not all(part.isidentifier() for part in module.split(".")):
             raise SpecError(f"spec {path}: [runtime] modules: {module!r} is not a module name")

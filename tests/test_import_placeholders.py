@@ -441,6 +441,7 @@ def test_a_runtime_table_is_read_with_numpy_and_scipy_always_added(tmp_path):
         ('packages = ["tqdm"]\nenv = { lower = "x" }', "env"),
         ('packages = ["tqdm"]\nextra = 1', "packages, modules and env only"),
         ('modules = ["not a module"]', "not a module name"),
+        ('packages = "numpy"', "lists of strings"),
     ],
 )
 def test_a_bad_runtime_table_is_refused(tmp_path, runtime_toml, error):
