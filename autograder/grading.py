@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from autograder.cases import HIDDEN, PUBLIC, Case, build_cases, resolve_secret
@@ -21,8 +21,10 @@ from autograder.harness.zygote import Zygote
 from autograder.messages import msg
 from autograder.scoring import part_score
 from autograder.spec import PartSpec, Spec, load_spec
-from autograder.submission import Source, SubmissionError, load_source
+from autograder.submission import Source, SubmissionError, load_source, module_definitions
 
+# Load failures after which a module is graded from its definitions (see _Grader.run).
+_FALLS_BACK = frozenset({"exception", "timeout"})
 # The worker's bad_result reasons for a wrong number of outputs (harness/worker.py ``convert``).
 _ARITY = re.compile(r"\w+ (of length \d+|instead of \d+ values)")
 
@@ -208,30 +210,60 @@ class _Grader:
     def run(
         self, make_cases: Callable[[], list[Case]]
     ) -> tuple[list[Case], dict[str, CaseResult], str, str | None]:
-        """Start the child, build the cases while it boots, then run them all."""
+        """Start the child, build the cases while it boots, then run them all.
+
+        A module whose top-level code fails is graded again from its definitions alone (see
+        :func:`~autograder.submission.module_definitions`): a stray import, a plot or a demo
+        must not cost the functions the student got right.
+        """
         limits = Limits(
             total_budget=self.spec.time_budget_s,
             load_timeout=self.spec.load_timeout_s,
             call_timeout=self.spec.call_timeout_s,
         )
+        started = time.monotonic()
         with self._open_child(self.source, limits) as child:
-            self.child = child
             child.start()
             cases = make_cases()
             self.warnings += child.warnings
             loaded = child.load()
-            if loaded.status != "ok":
-                detail = _load_detail(loaded)
-                text = msg("load_failed", self.lang, detail=detail)
-                failed = {
-                    c.case_id: _case_result(c, _failure("load_failed", text), self.lang)
-                    for c in cases
-                }
-                return cases, failed, child.tier, detail
-            verdicts = {c.case_id: self._verdict(c) for c in cases}
-            self._explain_dependencies(cases, verdicts)
-            results = {c.case_id: _case_result(c, verdicts[c.case_id], self.lang) for c in cases}
-            return cases, results, child.tier, None
+            if loaded.status == "ok":
+                return *self._grade(child, cases), child.tier, None
+            tier = child.tier
+        # A crash or a forged frame at import is an attack on the harness, not a stray line.
+        definitions = self._definitions_only() if loaded.status in _FALLS_BACK else None
+        if definitions is not None:
+            spent = time.monotonic() - started
+            limits = replace(limits, total_budget=max(1.0, limits.total_budget - spent))
+            with self._open_child(definitions, limits) as child:
+                if child.load().status == "ok":
+                    self.warnings.append(
+                        msg("top_level_failed", self.lang, detail=_load_detail(loaded))
+                    )
+                    return *self._grade(child, cases), child.tier, None
+        detail = _load_detail(loaded)
+        text = msg("load_failed", self.lang, detail=detail)
+        failed = {
+            c.case_id: _case_result(c, _failure("load_failed", text), self.lang) for c in cases
+        }
+        return cases, failed, tier, detail
+
+    def _definitions_only(self) -> Source | None:
+        if self.source.kind != "module":
+            return None  # a notebook is already graded from its definitions
+        code = module_definitions(self.source.code)
+        if code is None:
+            return None
+        return Source(code, self.source.origin, "definitions", list(self.source.warnings))
+
+    def _grade(
+        self, child: SandboxedSubmission, cases: list[Case]
+    ) -> tuple[list[Case], dict[str, CaseResult]]:
+        self.child = child
+        verdicts = {c.case_id: self._verdict(c) for c in cases}
+        self._explain_dependencies(cases, verdicts)
+        results = {c.case_id: _case_result(c, verdicts[c.case_id], self.lang) for c in cases}
+        return cases, results
 
     def _open_child(self, source: Source, limits: Limits) -> SandboxedSubmission:
         """The one place a grading child is made, for the submission's source as given."""

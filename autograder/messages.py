@@ -132,6 +132,18 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "en": "hidden cases use the built-in demo secret; set BPGRADE_SECRET for real grading",
         "zh": "隐藏用例使用内置的演示密钥；正式评分请设置 BPGRADE_SECRET",
     },
+    # -- a module whose top-level code failed (graded from its definitions) -----------------
+    "top_level_failed": {
+        "en": (
+            "the top-level code of your file failed when it was run ({detail}); your functions "
+            "were graded anyway. Put demo, plotting and training code under "
+            '`if __name__ == "__main__":` so it does not run when the file is imported'
+        ),
+        "zh": (
+            "运行你文件的顶层代码时出错（{detail}）；你的函数仍然照常评分。请把演示、画图和训练代码放在 "
+            '`if __name__ == "__main__":` 下面，这样导入文件时就不会运行'
+        ),
+    },
 }
 
 NAMES = {

@@ -110,9 +110,8 @@ def _read_text(path: Path) -> str:
 
 def notebook_to_source(text: str) -> tuple[str, list[str]]:
     """Extract the gradable definitions of a notebook's code cells, in order."""
-    kept: list[tuple[int, list[ast.stmt]]] = []
+    blocks: list[tuple[str, ast.Module]] = []
     warnings: list[str] = []
-    defined: set[str] = set()
     for number, cell in _code_cells(text):
         try:
             tree = ast.parse(strip_magics(cell))
@@ -121,17 +120,41 @@ def notebook_to_source(text: str) -> tuple[str, list[str]]:
                 f"code cell {number} has a syntax error (line {exc.lineno}) and was skipped"
             )
             continue
+        blocks.append((f"code cell {number}", tree))
+    return definitions_source(blocks), warnings
+
+
+def module_definitions(code: str) -> str | None:
+    """A module's definitions alone, by the notebook policy; ``None`` if that changes nothing.
+
+    Used when a ``.py`` submission's top-level code fails (a missing module, a missing data file,
+    a demo that runs too long): the functions the student wrote are graded without it. A module
+    that does not parse has no definitions to offer, so it stays broken.
+    """
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return None
+    kept = definitions_source([("module", tree)])
+    return None if not kept.strip() else kept
+
+
+def definitions_source(blocks: list[tuple[str, ast.Module]]) -> str:
+    """The definitions of parsed code blocks (notebook cells or a module), as runnable source."""
+    kept: list[tuple[str, list[ast.stmt]]] = []
+    defined: set[str] = set()
+    for label, tree in blocks:
         defined |= _defined_functions(tree)
         statements = [s for s in tree.body if _is_definition(s, defined)]
         if statements:
-            kept.append((number, statements))
+            kept.append((label, statements))
     used = _names_used([s for _, body in kept for s in body])
-    blocks = []
-    for number, body in kept:
+    rendered = []
+    for label, body in kept:
         body = [s for s in body if _import_needed(s, used)]
         if body:
-            blocks.append(f"# --- code cell {number} ---\n" + "\n".join(_render(s) for s in body))
-    return "\n\n".join(blocks) + "\n", warnings
+            rendered.append(f"# --- {label} ---\n" + "\n".join(_render(s) for s in body))
+    return "\n\n".join(rendered) + "\n"
 
 
 def _names_used(statements: list[ast.stmt]) -> set[str]:
@@ -214,6 +237,12 @@ def _is_definition(stmt: ast.stmt, notebook_functions: set[str]) -> bool:
         return True
     if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
         return _is_constant_like(stmt, notebook_functions)
+    if isinstance(stmt, ast.Try):
+        # ``try: from scipy.special import expit`` / ``except ImportError: expit = None``
+        inner = (
+            stmt.body + stmt.orelse + stmt.finalbody + [s for h in stmt.handlers for s in h.body]
+        )
+        return all(isinstance(s, ast.Pass) or _is_definition(s, notebook_functions) for s in inner)
     return False
 
 
