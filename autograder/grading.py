@@ -302,6 +302,8 @@ class _Grader:
         checked = run_check(
             case.check, case.expected, outcome.value, tolerance=case.tolerance, lang=self.lang
         )
+        if checked.note is not None:
+            self._note(case.part, checked.note)
         if checked.passed and case.time_limit is not None and outcome.wall > case.time_limit:
             text = msg("too_slow", self.lang, seconds=outcome.wall)
             return _Verdict(_fail("too_slow", text), elapsed=outcome.wall)
@@ -330,10 +332,12 @@ class _Grader:
                     case.check, case.expected, retry.value, tolerance=case.tolerance
                 ).passed
             ):
-                note = msg("dependency", self.lang, dep=broken[0])
-                notes = self.part_notes.setdefault(case.part, [])
-                if note not in notes:
-                    notes.append(note)
+                self._note(case.part, msg("dependency", self.lang, dep=broken[0]))
+
+    def _note(self, part: str, note: str) -> None:
+        notes = self.part_notes.setdefault(part, [])
+        if note not in notes:
+            notes.append(note)
 
 
 def _load_detail(loaded: CallOutcome) -> str:

@@ -144,6 +144,22 @@ _MESSAGES: dict[str, dict[str, str]] = {
             '`if __name__ == "__main__":` 下面，这样导入文件时就不会运行'
         ),
     },
+    # -- single precision (checks.py) -------------------------------------------------------
+    "float32": {
+        "en": "{what} agrees with the expected values only to float32 precision; compute in float64",
+        "zh": "{what}只在 float32 精度内与期望值一致；请用 float64 计算",
+    },
+    "float32_hint": {
+        "en": "Your values are float32 numbers, which lose digits here; compute in float64",
+        "zh": "你的结果是 float32 数值，在这里会损失精度；请用 float64 计算",
+    },
+    "float32_accepted": {
+        "en": (
+            "your values agree to float32 precision, which this part accepts; compute in "
+            "float64 (numpy's default) to match the reference exactly"
+        ),
+        "zh": "你的结果只在 float32 精度内一致，本部分接受；请用 float64（numpy 的默认类型）计算以与参考答案完全一致",
+    },
 }
 
 NAMES = {
