@@ -25,6 +25,7 @@ from pathlib import Path
 # --- set by bpgrade release ---
 LANG = "en"
 DEFAULT_FILE = "nn.py"
+INSTALL = None
 # --- end ---
 
 HERE = Path(__file__).resolve().parent

@@ -50,9 +50,15 @@
 # the bias column of every Θ comes first, and parameters are unrolled row by row:
 # `np.concatenate([Theta1.ravel(), Theta2.ravel()])`.
 #
+# ## The grader's rules
+#
+# {{grader_rules}}
+#
 # ## Checking your work locally
 #
-# The self-check needs the course's `bpgrade` package (`pip install bpgrade` or the course's copy):
+# {{install}}
+#
+# Then:
 #
 # ```
 # python check.py                    # checks nn.py
@@ -89,9 +95,15 @@
 # 类别标签为 `0..K-1`（形状为 `(m,)` 或 `(m, 1)`），每个 Θ 的第一列对应偏置单元，参数按行展开：
 # `np.concatenate([Theta1.ravel(), Theta2.ravel()])`。
 #
+# ## 评分规则
+#
+# {{grader_rules}}
+#
 # ## 在本地自测
 #
-# 自测需要安装课程的 `bpgrade` 包（`pip install bpgrade` 或使用课程提供的版本）：
+# {{install}}
+#
+# 然后运行：
 #
 # ```
 # python check.py                    # 检查 nn.py
@@ -143,6 +155,10 @@ Check your work with ``python check.py nn.py`` (needs the bpgrade package).
 # * `X` is $(m, n)$, one example per row; labels `y` are integers $0..K-1$, shape $(m,)$ or $(m, 1)$;
 # * $\Theta^{(l)}$ has shape $(s_{l+1}, s_l + 1)$ and its **first column** multiplies the bias unit $a_0 = 1$;
 # * parameters are unrolled **row by row**: `nn_params = np.concatenate([Theta1.ravel(), Theta2.ravel()])`.
+#
+# **The grader's rules** (they decide points, so read them once):
+#
+# {{grader_rules}}
 
 # %% [markdown] lang="zh"
 # # 神经网络的反向传递算法 (ex4)
@@ -163,6 +179,10 @@ Check your work with ``python check.py nn.py`` (needs the bpgrade package).
 # * `X` 的形状为 $(m, n)$，每行一个样本；标签 `y` 为 $0..K-1$ 的整数，形状为 $(m,)$ 或 $(m, 1)$；
 # * $\Theta^{(l)}$ 的形状为 $(s_{l+1}, s_l + 1)$，它的**第一列**与偏置单元 $a_0 = 1$ 相乘；
 # * 参数**按行**展开：`nn_params = np.concatenate([Theta1.ravel(), Theta2.ravel()])`。
+#
+# **评分规则**（它们关系到得分，请读一遍）：
+#
+# {{grader_rules}}
 
 # %% role="module"
 from collections.abc import Callable
