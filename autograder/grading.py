@@ -237,9 +237,10 @@ class _Grader:
             limits = replace(limits, total_budget=max(1.0, limits.total_budget - spent))
             with self._open_child(definitions, limits) as child:
                 if child.load().status == "ok":
-                    self.warnings.append(
-                        msg("top_level_failed", self.lang, detail=_load_detail(loaded))
-                    )
+                    detail = _load_detail(loaded)
+                    if loaded.status == "timeout":
+                        detail = msg("ran_too_long", self.lang, seconds=self.spec.load_timeout_s)
+                    self.warnings.append(msg("top_level_failed", self.lang, detail=detail))
                     return *self._grade(child, cases), child.tier, None
         detail = _load_detail(loaded)
         text = msg("load_failed", self.lang, detail=detail)

@@ -144,6 +144,10 @@ _MESSAGES: dict[str, dict[str, str]] = {
             '`if __name__ == "__main__":` 下面，这样导入文件时就不会运行'
         ),
     },
+    "ran_too_long": {
+        "en": "it ran longer than the {seconds:g} s limit",
+        "zh": "运行时间超过了 {seconds:g} 秒的限制",
+    },
     # -- single precision (checks.py) -------------------------------------------------------
     "float32": {
         "en": "{what} agrees with the expected values only to float32 precision; compute in float64",
