@@ -174,12 +174,13 @@ def check_labels(name_: str, ref, data, *, lang: str = "en", **_: float) -> Chec
     if np.array_equal(vec.astype(np.int64), ref.astype(np.int64)):
         return _ok(lang)
     public = msg(
-        "wrong_value_public",
+        "wrong_labels_public",
         lang,
         what=name_,
         expected=fmt(ref),
         received=fmt(vec.astype(np.int64)),
-        err=f"{int(np.sum(vec != ref))} wrong",
+        wrong=int(np.sum(vec != ref)),
+        total=ref.size,
     )
     return _bad("wrong_value", public, msg("wrong_value", lang, what=name_))
 

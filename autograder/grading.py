@@ -15,7 +15,7 @@ from pathlib import Path
 
 from autograder.cases import HIDDEN, PUBLIC, Case, build_cases, resolve_secret
 from autograder.checks import CheckOutcome, run_check
-from autograder.diagnosis import Misconception, diagnose, load_catalog
+from autograder.diagnosis import Diagnosis, Misconception, examine, load_catalog
 from autograder.harness.runner import SUBSTITUTES, CallOutcome, Limits, SandboxedSubmission
 from autograder.harness.zygote import Zygote
 from autograder.messages import msg
@@ -31,6 +31,15 @@ _ARITY = re.compile(r"\w+ (of length \d+|instead of \d+ values)")
 
 @dataclass
 class CaseResult:
+    """One case's verdict.
+
+    ``misconceptions`` are the catalogued mistakes whose variant reproduced this case's answer:
+    evidence for the part, which names only those that explain all its failing cases (see
+    :func:`_part_misconceptions`); ``message`` names only the mistakes its part names.
+    ``diagnosed`` says the answer was compared with the catalogue at all, and ``unaffected`` lists
+    the part's mistakes that would change nothing on this case.
+    """
+
     case_id: str
     visibility: str
     label: str
@@ -40,6 +49,10 @@ class CaseResult:
     message: str
     misconceptions: list[str] = field(default_factory=list)
     elapsed: float = 0.0
+    diagnosed: bool = False
+    unaffected: list[str] = field(default_factory=list)
+    # tag -> title of each matched mistake, in the report's language
+    titles: dict[str, str] = field(default_factory=dict, repr=False)
 
 
 @dataclass
@@ -186,6 +199,7 @@ class _Verdict:
     outcome: CheckOutcome
     misconceptions: list[Misconception] = field(default_factory=list)
     elapsed: float = 0.0
+    diagnosis: Diagnosis | None = None  # None: the answer was not compared with the catalogue
 
 
 class _Grader:
@@ -311,8 +325,8 @@ class _Grader:
         # The timed case exists to catch finite differences; its size adds nothing to diagnosis.
         # Every catalogued mistake computes finite values, so NaN or inf matches none of them.
         skip = checked.passed or case.time_limit is not None or checked.category == "not_finite"
-        found = [] if skip else diagnose(case, outcome.value, self.catalog)
-        return _Verdict(checked, found, outcome.elapsed)
+        found = None if skip else examine(case, outcome.value, self.catalog)
+        return _Verdict(checked, found.matched if found else [], outcome.elapsed, found)
 
     def _explain_dependencies(self, cases: list[Case], verdicts: dict[str, _Verdict]) -> None:
         """A part wrong only through a wrong helper (sigmoidGradient, say) is told so."""
@@ -388,22 +402,26 @@ def _harness_failure(case: Case, out: CallOutcome, lang: str, timeout: float) ->
 
 
 def _case_result(case: Case, verdict: _Verdict, lang: str) -> CaseResult:
+    """A case's result; the mistakes it matched are named later, once its part has weighed them."""
     o = verdict.outcome
-    tags = [m.tag for m in verdict.misconceptions]
+    fraction = max(0.0, min(1.0, o.fraction))
     message = o.message(case.hidden)
-    if verdict.misconceptions:
-        titles = "; ".join(m.title_in(lang) for m in verdict.misconceptions)
-        message = msg("then", lang, first=message, second=msg("misconception", lang, name=titles))
+    if not o.passed and fraction > 0:
+        message = msg("partial_case", lang, first=message, percent=f"{100 * fraction:.0f}")
+    found = verdict.diagnosis
     return CaseResult(
         case_id=case.case_id,
         visibility=case.visibility,
         label=case.label,
         passed=o.passed,
-        fraction=max(0.0, min(1.0, o.fraction)),
+        fraction=fraction,
         category=o.category,
         message=message,
-        misconceptions=tags,
+        misconceptions=[m.tag for m in verdict.misconceptions],
         elapsed=round(verdict.elapsed, 6),
+        diagnosed=found is not None,
+        unaffected=list(found.unaffected) if found else [],
+        titles={m.tag: m.title_in(lang) for m in verdict.misconceptions},
     )
 
 
@@ -416,6 +434,7 @@ def _part_result(
 ) -> PartResult:
     mine = [results[c.case_id] for c in cases if c.part == part.id]
     tags = _part_misconceptions(mine)
+    mine = [_name_mistakes(r, tags, lang) for r in mine]
     return PartResult(
         part=part.id,
         title=part.title_in(lang),
@@ -427,20 +446,38 @@ def _part_result(
     )
 
 
-def _part_misconceptions(results: list[CaseResult]) -> list[str]:
-    """The mistakes a part names: those not merely coincidental on a few of its cases.
+def _name_mistakes(result: CaseResult, named: list[str], lang: str) -> CaseResult:
+    """The case's message, naming the mistakes it matched that its part names (and no other)."""
+    titles = [title for tag, title in result.titles.items() if tag in named]
+    if not titles:
+        return result
+    text = msg("misconception", lang, name="; ".join(titles))
+    return replace(result, message=msg("then", lang, first=result.message, second=text))
 
-    On a small case two mistakes can give the same value (1-based labels and a flipped sigmoid agree
-    when K = 2 and every prediction is 0). A tag whose matched cases are a strict subset of another
-    tag's is such a coincidence and is left to the case it matched; tags matching the same cases are
-    genuinely indistinguishable and both stay.
+
+def _part_misconceptions(results: list[CaseResult]) -> list[str]:
+    """The mistakes a part names: those that explain the student's answer on every failing case.
+
+    On a small case two mistakes can give the same value (at m = 1, the labels used directly as
+    targets and the Octave comparison ``y == 1:K`` agree for label 0; a ``(1 - y) log(h)`` typo and
+    the raw labels agree for label 1), so a match on one case proves little. A mistake is named
+    only if, on every failing case whose answer was compared with the catalogue, it reproduces that
+    answer, or it would change nothing there (a regularization bug at λ = 0) and another named
+    mistake reproduces it. Cases without a comparable answer (an exception, a timeout, NaN, the
+    large timed case) neither confirm nor refute. Mistakes that agree on every case are genuinely
+    indistinguishable and are all named.
     """
-    matched: dict[str, set[str]] = {}
-    for r in results:
-        for tag in r.misconceptions:
-            matched.setdefault(tag, set()).add(r.case_id)
-    return sorted(
-        tag
-        for tag, ids in matched.items()
-        if not any(ids < other for t, other in matched.items() if t != tag)
-    )
+    evidence = [r for r in results if not r.passed and r.diagnosed]
+    named = {tag for r in evidence for tag in r.misconceptions}
+    while True:  # dropping a mistake can leave a case unexplained for another: repeat until stable
+        kept = {tag for tag in named if all(_accounts_for(tag, r, named) for r in evidence)}
+        if kept == named:
+            return sorted(named)
+        named = kept
+
+
+def _accounts_for(tag: str, result: CaseResult, named: set[str]) -> bool:
+    """Whether mistake ``tag`` is consistent with the failing ``result`` (see above)."""
+    if tag in result.misconceptions:
+        return True
+    return tag in result.unaffected and any(t in named for t in result.misconceptions)

@@ -11,18 +11,27 @@ LANGS = ("en", "zh")
 _MESSAGES: dict[str, dict[str, str]] = {
     # -- case outcomes -------------------------------------------------------------------------
     "passed": {"en": "passed", "zh": "通过"},
-    "wrong_value": {"en": "{what} is incorrect", "zh": "{what}的数值不正确"},
+    # "en_plural": the English form for a plural {what} ("the predicted labels"; see PLURAL).
+    "wrong_value": {
+        "en": "{what} is incorrect",
+        "en_plural": "{what} are incorrect",
+        "zh": "{what}的数值不正确",
+    },
     "wrong_value_public": {
         "en": "{what} is incorrect: expected {expected}, got {received} (max abs error {err})",
+        "en_plural": "{what} are incorrect: expected {expected}, got {received} "
+        "(max abs error {err})",
         "zh": "{what}的数值不正确：期望 {expected}，实际得到 {received}（最大绝对误差 {err}）",
     },
     "wrong_shape": {
         "en": "{what} has shape {received}, expected {expected}",
+        "en_plural": "{what} have shape {received}, expected {expected}",
         "zh": "{what}的形状为 {received}，期望 {expected}",
     },
     # Hidden cases never show the received shape: the student chooses it, so it can carry data.
     "wrong_shape_hidden": {
         "en": "{what} has the wrong shape",
+        "en_plural": "{what} have the wrong shape",
         "zh": "{what}的形状不正确",
     },
     "wrong_size": {
@@ -35,6 +44,7 @@ _MESSAGES: dict[str, dict[str, str]] = {
     },
     "not_finite": {
         "en": "{what} contains NaN or inf",
+        "en_plural": "{what} contain NaN or inf",
         "zh": "{what}含有 NaN 或 inf",
     },
     "not_integer": {
@@ -164,6 +174,40 @@ _MESSAGES: dict[str, dict[str, str]] = {
         ),
         "zh": "你的结果只在 float32 精度内一致，本部分接受；请用 float64（numpy 的默认类型）计算以与参考答案完全一致",
     },
+    # -- feedback rough edges (issue 12) ---------------------------------------------------------
+    # A case that earned part of its points (J right, gradient wrong, say: checks.COST_WEIGHT).
+    "partial_case": {
+        "en": "{first} (partial credit: {percent}% of this case's points)",
+        "zh": "{first}（部分得分：获得本用例 {percent}% 的分数）",
+    },
+    # Labels are right or wrong, so the public message counts wrong ones instead of an error size.
+    "wrong_labels_public": {
+        "en": "{what} is incorrect: expected {expected}, got {received} ({wrong} of {total} wrong)",
+        "en_plural": "{what} are incorrect: expected {expected}, got {received} "
+        "({wrong} of {total} wrong)",
+        "zh": "{what}不正确：期望 {expected}，实际得到 {received}（{total} 个中有 {wrong} 个错误）",
+    },
+    # Report renderings (autograder/report/): case tags, counts, a load failure stated once.
+    "visibility_public": {"en": "public", "zh": "公开"},
+    "visibility_hidden": {"en": "hidden", "zh": "隐藏"},
+    "cases_partial": {
+        "en": "{passed}/{total}, {partial} partly right",
+        "zh": "{passed}/{total}，{partial} 个部分正确",
+    },
+    "partial_note": {
+        "en": "partial credit: a case that is partly right (the cost J right but the gradient "
+        "wrong, say) earns part of its points; each such case shows its share",
+        "zh": "部分得分：部分正确的用例（例如代价 J 正确而梯度错误）可以得到该用例的一部分分数；"
+        "每个这样的用例都注明了所得比例",
+    },
+    "load_failed_once": {
+        "en": "No case could run: the submission could not be loaded (see the error above).",
+        "zh": "没有任何用例能够运行：无法加载提交（错误见上方）。",
+    },
+    "text_title": {
+        "en": "bpgrade — {submission} (student {student}, sandbox: {tier})",
+        "zh": "bpgrade — {submission}（学生 {student}，沙箱：{tier}）",
+    },
 }
 
 NAMES = {
@@ -177,10 +221,27 @@ NAMES = {
 }
 
 
+# Output names that take a plural verb in English. Chinese verbs do not agree.
+PLURAL = ("labels", "params", "weights")
+
+
+def is_plural(what: object) -> bool:
+    """Whether ``what`` is the English display name of a plural output ("the predicted labels")."""
+    return any(what == NAMES[key]["en"] for key in PLURAL)
+
+
 def msg(key: str, lang: str = "en", **fields: object) -> str:
-    """Return the message ``key`` in ``lang`` (falling back to English), formatted with ``fields``."""
+    """Return the message ``key`` in ``lang`` (falling back to English), formatted with ``fields``.
+
+    An English message whose subject ``what`` is plural uses its ``"en_plural"`` form when it has
+    one, so the verb agrees: "the gradient is incorrect", "the predicted labels are incorrect".
+    """
     table = _MESSAGES[key]
-    return table.get(lang, table["en"]).format(**fields)
+    text = table.get(lang)
+    if text is None or lang == "en":
+        plural = "en_plural" in table and is_plural(fields.get("what"))
+        text = table["en_plural"] if plural else table["en"]
+    return text.format(**fields)
 
 
 def name(key: str, lang: str = "en") -> str:

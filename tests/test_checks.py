@@ -187,3 +187,53 @@ def test_float32_excuses_a_pair_only_when_nothing_else_is_wrong():
     assert ok.passed and ok.note
     both = _run((np.array(J + 0.1), grad32), "accept", ref=(J, grad), check="cost_and_gradient")
     assert not both.passed and both.category == "wrong_value"
+
+
+# English verbs agree with the output's name; the label check counts wrong labels.
+GRAMMAR = [
+    (
+        lambda: check_labels("the predicted labels", np.arange(3), np.arange(3) + 1),
+        "public",
+        "the predicted labels are incorrect: expected [0 1 2], got [1 2 3] (3 of 3 wrong)",
+    ),
+    (
+        lambda: check_labels("the predicted labels", np.arange(3), np.arange(3) + 1),
+        "hidden",
+        "the predicted labels are incorrect",
+    ),
+    (
+        lambda: check_labels("the predicted labels", np.arange(3), np.zeros(4)),
+        "hidden",
+        "the predicted labels have the wrong shape",
+    ),
+    (
+        lambda: check_descent("r", (VEC, np.arange(2.0)), (VEC * 0, np.arange(2.0)), **TOL),
+        "hidden",
+        "the final parameters are incorrect",
+    ),
+    (
+        lambda: check_descent("r", (VEC, np.arange(2.0)), (VEC * np.nan, np.arange(2.0)), **TOL),
+        "hidden",
+        "the final parameters contain NaN or inf",
+    ),
+    (
+        lambda: check_cost_and_gradient("r", (1.5, VEC), (1.5, VEC * 2), **TOL),
+        "hidden",
+        "the gradient is incorrect",
+    ),
+    (
+        lambda: check_cost_and_gradient("r", (1.5, VEC), (1.5, VEC[:2]), **TOL),
+        "hidden",
+        "the gradient has the wrong shape",
+    ),
+    (
+        lambda: check_labels("预测标签", np.arange(3), np.arange(3) + 1, lang="zh"),
+        "public",
+        "预测标签不正确：期望 [0 1 2]，实际得到 [1 2 3]（3 个中有 3 个错误）",
+    ),
+]
+
+
+@pytest.mark.parametrize("make, visibility, text", GRAMMAR, ids=[g[2][:40] for g in GRAMMAR])
+def test_messages_read_as_sentences(make, visibility, text):
+    assert make().message(visibility == "hidden") == text

@@ -140,6 +140,26 @@ def test_handout_is_in_its_language(student_files, lang):
     assert nb.metadata["backprop"] == {"homework": "backprop", "lang": lang, "variant": "student"}
 
 
+# Slide-deck cross-references and English asides copied from the lecture: they mean nothing in a
+# notebook ("see the next page") or are half-translated.
+SLIDE_LEFTOVERS = [
+    ("zh", "求导见下一页"),
+    ("zh", "求导见下下页"),
+    ("zh", "下一页"),
+    ("zh", "（add "),
+    ("zh", "(add $a_0"),
+    ("en", "next page"),
+    ("en", "next slide"),
+]
+
+
+@pytest.mark.parametrize("lang, phrase", SLIDE_LEFTOVERS)
+def test_handout_has_no_slide_leftovers(student_files, lang, phrase):
+    nb = nbformat.reads(student_files[f"{lang}/backprop.ipynb"], as_version=4)
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert phrase not in text
+
+
 @pytest.mark.parametrize("lang", LANGS)
 @pytest.mark.parametrize("variant", ["student", "solution"])
 def test_notebook_is_valid_nbformat_v4(student_files, solution_files, lang, variant):
