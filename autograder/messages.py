@@ -132,6 +132,11 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "en": "hidden cases use the built-in demo secret; set BPGRADE_SECRET for real grading",
         "zh": "隐藏用例使用内置的演示密钥；正式评分请设置 BPGRADE_SECRET",
     },
+    # -- self-check without a sandbox (harness/local.py) ----------------------------------------
+    "local_tier": {
+        "en": "no sandbox on this machine: your code runs as a plain process; only public cases run",
+        "zh": "本机没有沙箱：你的代码作为普通进程运行；只运行公开用例",
+    },
 }
 
 NAMES = {
