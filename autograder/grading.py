@@ -12,12 +12,13 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from autograder.cases import HIDDEN, PUBLIC, Case, build_cases, resolve_secret
 from autograder.checks import CheckOutcome, run_check
 from autograder.diagnosis import Diagnosis, Misconception, examine, load_catalog
-from autograder.harness.runner import SUBSTITUTES, CallOutcome, Limits, SandboxedSubmission
-from autograder.harness.zygote import Zygote
+from autograder.harness.client import SUBSTITUTES, CallOutcome, WorkerClient
+from autograder.harness.sandbox import LOCAL_TIER, Limits, SandboxError, platform_problem
 from autograder.messages import msg
 from autograder.scoring import part_score
 from autograder.spec import PartSpec, Spec, load_spec
@@ -25,6 +26,15 @@ from autograder.submission import Source, SubmissionError, load_source, module_d
 
 # Load failures after which a module is graded from its definitions (see _Grader.run).
 _FALLS_BACK = frozenset({"exception", "timeout"})
+
+if TYPE_CHECKING:
+    from autograder.harness.runner import SandboxedSubmission as _Sandboxed
+    from autograder.harness.zygote import Zygote
+
+#: The sandboxed runner class, imported on first use (:func:`_sandboxed_runner`): it needs POSIX,
+#: and grading must import without it for the self-check on Windows. Tests may replace it.
+SandboxedSubmission: type[_Sandboxed] | None = None
+
 # The worker's bad_result reasons for a wrong number of outputs (harness/worker.py ``convert``).
 _ARITY = re.compile(r"\w+ (of length \d+|instead of \d+ values)")
 
@@ -116,7 +126,9 @@ def grade_submission(
     lang : {"en", "zh"}
         Language of the feedback.
     tier : str
-        Isolation tier for the child (``"auto"`` picks the strongest available).
+        Isolation tier for the child (``"auto"`` picks the strongest available). ``"local"``
+        runs it as a plain process, for the self-check where no sandbox exists; it is refused
+        whenever hidden cases are asked for.
     visibility : iterable of {"public", "hidden"}
         Which cases to run; the student self-check runs only the public ones.
     parts : iterable of str, optional
@@ -131,7 +143,16 @@ def grade_submission(
         Always returned for a gradable or broken submission. A broken submission scores 0 with
         ``error`` set; exceptions escape only when the grader itself cannot work (bad spec,
         no sandbox).
+
+    Raises
+    ------
+    SandboxError
+        No sandbox for ``tier``, or tier ``"local"`` with hidden cases.
     """
+    visibility = tuple(visibility)
+    if tier == LOCAL_TIER and HIDDEN in visibility:
+        # Hidden cases and the course secret never reach a child that nothing isolates.
+        raise SandboxError("tier 'local' runs the public cases only; hidden cases need a sandbox")
     started = time.perf_counter()
     spec = spec or load_spec()
     student_id = student_id or "anonymous"
@@ -280,9 +301,18 @@ class _Grader:
         results = {c.case_id: _case_result(c, verdicts[c.case_id], self.lang) for c in cases}
         return cases, results
 
-    def _open_child(self, source: Source, limits: Limits) -> SandboxedSubmission:
+    def _open_child(self, source: Source, limits: Limits) -> WorkerClient:
         """The one place a grading child is made, for the submission's source as given."""
-        return SandboxedSubmission(
+        if self.tier == LOCAL_TIER:
+            from autograder.harness.local import LocalSubmission
+
+            child = LocalSubmission(source.code, filename=self.spec.module_name, limits=limits)
+            child.warnings.append(msg("local_tier", self.lang))
+            return child
+        problem = None if self.zygote is not None else platform_problem()
+        if problem is not None:
+            raise SandboxError(problem)
+        return _sandboxed_runner()(
             source.code,
             filename=self.spec.module_name,
             tier=self.tier,
@@ -353,6 +383,15 @@ class _Grader:
         notes = self.part_notes.setdefault(part, [])
         if note not in notes:
             notes.append(note)
+
+
+def _sandboxed_runner() -> type[_Sandboxed]:
+    global SandboxedSubmission
+    if SandboxedSubmission is None:
+        from autograder.harness import runner
+
+        SandboxedSubmission = runner.SandboxedSubmission
+    return SandboxedSubmission
 
 
 def _load_detail(loaded: CallOutcome) -> str:

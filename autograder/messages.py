@@ -208,6 +208,11 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "en": "bpgrade — {submission} (student {student}, sandbox: {tier})",
         "zh": "bpgrade — {submission}（学生 {student}，沙箱：{tier}）",
     },
+    # -- self-check without a sandbox (harness/local.py) ----------------------------------------
+    "local_tier": {
+        "en": "no sandbox on this machine: your code runs as a plain process; only public cases run",
+        "zh": "本机没有沙箱：你的代码作为普通进程运行；只运行公开用例",
+    },
 }
 
 NAMES = {

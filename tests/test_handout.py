@@ -87,3 +87,28 @@ def test_without_an_install_line_no_command_is_printed(lang):
     readme = files[f"{lang}/README.md"]
     assert "pip install" not in readme and "PyPI" in readme
     assert "INSTALL = None" in files[f"{lang}/check.py"]
+
+
+@pytest.mark.parametrize(
+    "install, says",
+    [
+        (None, "your instructor gives the command"),
+        (GIT, GIT),
+    ],
+)
+def test_check_script_without_bpgrade_says_how_to_install_it(tmp_path, install, says):
+    import subprocess
+    import sys
+
+    files = build_release(HOMEWORK.source, SPEC, ["en"], install=install)
+    (tmp_path / "check.py").write_text(files["en/check.py"], encoding="utf-8")
+    # -I -S: no site-packages, so no bpgrade, as on a student's fresh laptop
+    done = subprocess.run(
+        [sys.executable, "-I", "-S", "check.py", "nn.py"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and says in done.stdout, done.stdout + done.stderr
+    assert "pip install bpgrade" not in done.stdout

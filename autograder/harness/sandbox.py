@@ -21,21 +21,18 @@ Student code never runs as uid 0: a root grader that cannot switch to a slot uid
 from __future__ import annotations
 
 import ctypes
-import fcntl
 import functools
 import glob
-import grp
 import hashlib
 import json
 import os
 import platform
-import pwd
-import resource
 import secrets
 import shutil
 import signal
 import stat
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -43,6 +40,15 @@ from pathlib import Path
 from typing import Any
 
 from autograder.files import write_atomic
+
+try:  # POSIX only. Without them no tier can run (see platform_problem), but Limits and
+    # SandboxError stay importable: the self-check imports this module on Windows too.
+    import fcntl
+    import grp
+    import pwd
+    import resource
+except ImportError:
+    fcntl = grp = pwd = resource = None  # type: ignore[assignment]
 
 from .runtime import (
     ChildRuntime,
@@ -54,6 +60,8 @@ from .runtime import (
 )
 
 TIERS = ("bwrap", "seccomp", "rlimits")
+#: The self-check's tier where none of TIERS can run: a plain process (harness/local.py).
+LOCAL_TIER = "local"
 SLOT_UID_BASE = 61000
 MAX_SLOTS = 32
 WORKER_SOURCE = Path(__file__).with_name("worker.py")
@@ -84,11 +92,33 @@ CHILD_ENV = {
     "MKL_NUM_THREADS": "1",
 }
 
-_LIBC = ctypes.CDLL(None, use_errno=True)
+try:
+    _LIBC = ctypes.CDLL(None, use_errno=True)
+except (OSError, TypeError):  # Windows: no C library of the process to load by name None
+    _LIBC = None
+#: What every tier calls in the grader (forks, sessions, uids, process groups).
+POSIX_CALLS = ("fork", "geteuid", "setsid", "killpg")
 
 
 class SandboxError(RuntimeError):
     """The requested isolation cannot be provided; grading must not proceed."""
+
+
+def platform_problem() -> str | None:
+    """Why no tier can run on this machine whatever is installed; None on a usable Linux.
+
+    The tiers are built from Linux namespaces, seccomp, Landlock, ``prctl`` and ``/proc``; on
+    Windows and macOS the self-check runs the student's code as a plain local process instead.
+    """
+    if not sys.platform.startswith("linux"):
+        return f"the sandbox needs Linux (this is {sys.platform})"
+    modules = {"fcntl": fcntl, "grp": grp, "pwd": pwd, "resource": resource}
+    missing = [name for name, module in modules.items() if module is None]
+    missing += [f"os.{call}" for call in POSIX_CALLS if not hasattr(os, call)]
+    missing += ["libc"] if _LIBC is None else []
+    if missing:
+        return f"this Python has no {', '.join(missing)}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -495,6 +525,9 @@ class Sandbox:
     warnings: list[str] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
+        problem = platform_problem()
+        if problem is not None:
+            raise SandboxError(problem)
         root = os.geteuid() == 0
         try:
             self.runtime = probe_runtime(self.python or find_child_python(dropping_privileges=root))

@@ -14,7 +14,7 @@ import numpy as np
 
 import bpnet_ref as ref
 from autograder.cases import PUBLIC, CaseDraft
-from autograder.harness.runner import CallableSpec
+from autograder.harness.protocol import CallableSpec
 
 # ---------------------------------------------------------------------------------------------
 # Shared helpers
