@@ -280,6 +280,10 @@ def _render(stmt: ast.stmt) -> str:
         return _tolerant(stmt, "ImportError")
     if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
         return _tolerant(stmt, "Exception")
+    if isinstance(stmt, ast.ClassDef) or getattr(stmt, "decorator_list", None):
+        # ``class Net(torch.nn.Module)`` or ``@numba.njit`` runs code of a package the grader may
+        # lack: losing that one definition must not lose the module's others.
+        return _tolerant(stmt, "Exception")
     return ast.unparse(stmt)
 
 
