@@ -136,7 +136,7 @@ def grade_submission(
         )
 
     try:
-        source = load_source(path)
+        source = load_source(path, functions={p.function for p in spec.parts}, lang=lang)
     except SubmissionError as exc:
         cases = make_cases()
         return _broken(spec, part_specs, cases, str(path), student_id, str(exc), lang, started)
@@ -238,6 +238,7 @@ class _Grader:
         return SandboxedSubmission(
             source.code,
             filename=self.spec.module_name,
+            files=source.files,
             tier=self.tier,
             limits=limits,
             zygote=self.zygote,
