@@ -127,6 +127,7 @@ def read_submission(
     *,
     functions: Iterable[str] = (),
     lang: str = "en",
+    siblings: bool = False,
 ) -> Intake:
     """Read a submission file or folder, guarded (see the module docstring).
 
@@ -139,6 +140,12 @@ def read_submission(
         wins.
     lang : str
         Language of error messages and warnings.
+    siblings : bool
+        For a file: also read the other files of its folder, as for a folder submission whose
+        main file is this one. For a student checking ``nn.py`` in their own homework folder
+        (``python check.py nn.py``), never where a folder holds other students' files
+        (``grade-all``'s flat layout). If that folder cannot be read as a whole (too many
+        entries, say), the file alone is read, with a warning.
 
     Returns
     -------
@@ -153,7 +160,20 @@ def read_submission(
     info = _lstat_root(path, lang)
     if stat.S_ISDIR(info.st_mode):
         return _Walk(path, info, frozenset(functions), lang).run()
-    return _read_single(path, info, lang)
+    single = _read_single(path, info, lang)
+    return _with_siblings(path, single, lang) if siblings else single
+
+
+def _with_siblings(path: str, single: Intake, lang: str) -> Intake:
+    """``single`` plus the other files of its folder (read by the same guarded walk)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    try:
+        walk = _Walk(folder, _lstat_root(folder, lang), frozenset(), lang)
+        others = walk.run(main=os.path.basename(path))
+    except SubmissionError as exc:
+        warning = msg("intake_no_siblings", lang, name=single.main, reason=str(exc))
+        return Intake(single.origin, single.main, single.data, {}, [*single.warnings, warning])
+    return Intake(single.origin, single.main, single.data, others.files, others.warnings)
 
 
 def display(name: str | bytes) -> str:
@@ -349,12 +369,17 @@ class _Walk:
         self.dirs = 0
         self.read_bytes = 0
 
-    def run(self) -> Intake:
+    def run(self, main: str | None = None) -> Intake:
+        """Scan, choose the main file (or take the one named ``main``, read already), read."""
         try:
             self._scan()
-            main = self._choose_main()
-            data = self._read_main(main)
-            files = self._read_others(main)
+            if main is None:
+                chosen = self._choose_main()
+                data = self._read_main(chosen)
+            else:
+                chosen = self._named(main)
+                data = b""
+            files = self._read_others(chosen)
         finally:
             for fd in self.fds:
                 os.close(fd)
@@ -363,7 +388,7 @@ class _Walk:
             if self.skipped_extra
             else []
         )
-        return Intake(Path(self.path, *main.rel), main.relpath, data, files, warnings)
+        return Intake(Path(self.path, *chosen.rel), chosen.relpath, data, files, warnings)
 
     # -------------------------------------------------------------- messages
 
@@ -494,6 +519,13 @@ class _Walk:
         names = ", ".join(e.relpath for e in code[:5])
         raise self._error("intake_several", names=names)
 
+    def _named(self, os_name: str) -> _Entry:
+        """The top-level entry ``os_name`` (the file submitted with its siblings)."""
+        for entry in self.entries:
+            if len(entry.rel) == 1 and entry.os_name == os_name:
+                return entry
+        raise self._error("intake_not_found")
+
     @staticmethod
     def _shallowest(code: list[_Entry]) -> _Entry | None:
         """The one candidate nearest the top (or the one preferred name there), else None.
@@ -574,7 +606,7 @@ class _Walk:
         base = main.rel[:-1]
         others = [e for e in self.entries if e is not main]
         files: dict[str, bytes] = {}
-        total = len(main.data or b"")
+        total = len(main.data) if main.data is not None else main.info.st_size
         for entry in sorted(others, key=lambda e: (not e.is_code, e.info.st_size, e.rel)):
             if entry.rel[: len(base)] != base:
                 self._note("skip_outside", entry.rel, main=main.relpath)

@@ -191,6 +191,10 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "en": "a file name was not valid UTF-8 (or not portable); it was read as {name}",
         "zh": "有文件名不是有效的 UTF-8（或不可移植）；已按 {name} 读取",
     },
+    "intake_no_siblings": {
+        "en": "only {name} was read, not the other files beside it: {reason}",
+        "zh": "只读取了 {name}，未读取其旁边的其他文件：{reason}",
+    },
     "skip_symlink": {
         "en": "a symbolic link (links are not followed)",
         "zh": "符号链接（不跟随链接）",

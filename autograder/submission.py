@@ -53,7 +53,9 @@ class Source:
     files: dict[str, bytes] = field(default_factory=dict)
 
 
-def load_source(path: str | Path, *, functions: Iterable[str] = (), lang: str = "en") -> Source:
+def load_source(
+    path: str | Path, *, functions: Iterable[str] = (), lang: str = "en", siblings: bool = False
+) -> Source:
     """Read a submission into Python source, through the guarded reader (:mod:`autograder.intake`).
 
     Parameters
@@ -64,6 +66,9 @@ def load_source(path: str | Path, *, functions: Iterable[str] = (), lang: str = 
         The graded functions; they pick the main file among several ``.py`` files of a folder.
     lang : str
         Language of the error messages and warnings.
+    siblings : bool
+        For a file, also take the other files of its folder (a student's self-check of ``nn.py``
+        in their homework folder); never for a folder shared by several students.
 
     Raises
     ------
@@ -71,7 +76,7 @@ def load_source(path: str | Path, *, functions: Iterable[str] = (), lang: str = 
         Missing, a link, not a regular file, empty, binary, non-UTF-8, too large, corrupt, or of
         an unsupported kind.
     """
-    intake = read_submission(path, functions=functions, lang=lang)
+    intake = read_submission(path, functions=functions, lang=lang, siblings=siblings)
     name = display(intake.origin.name)
     if intake.origin.suffix.lower() not in (".py", ".ipynb"):
         raise SubmissionError(msg("intake_unsupported", lang, suffix=display(intake.origin.suffix)))

@@ -226,3 +226,27 @@ def test_folder_warnings_reach_the_report(tmp_path):
     report = grade_submission(folder, student_id="alice", secret=b"k", lang="zh")
     assert report.score == report.max_score
     assert any("data.txt" in w and "符号链接" in w for w in report.warnings), report.warnings
+
+
+@pytest.mark.parametrize("layout", ["file", "in-folder", "folder"])
+def test_a_link_to_the_course_secret_is_never_read(tmp_path, layout):
+    """Issue 13, item 1: nn.py -> the autograder's 0600 secret. The grader refuses to follow it
+    and its text appears in no report."""
+    from autograder.report import to_gradescope, to_text
+
+    secret = tmp_path / "bpgrade_secret"
+    secret.write_text("TOPSECRET-course-secret-5521")
+    secret.chmod(0o600)
+    sub = tmp_path / "submission"
+    sub.mkdir()
+    if layout == "folder":
+        (tmp_path / "linked").symlink_to(sub)
+        (sub / "nn.py").write_text(CORRECT)
+        submitted = tmp_path / "linked"
+    else:
+        (sub / "nn.py").symlink_to(secret)
+        submitted = sub / "nn.py" if layout == "file" else sub
+    report = grade_submission(submitted, student_id="mallory", secret=b"k")
+    assert report.score == 0 and "symbolic link" in report.error
+    rendered = to_text(report) + str(to_gradescope(report)) + repr(report)
+    assert "TOPSECRET" not in rendered

@@ -446,3 +446,29 @@ def test_files_mapping_refuses_unsafe_paths(key):
 def test_files_mapping_keeps_safe_paths():
     got = list(intake.iter_relpaths({"a/b/c.txt": b"1", "utils.py": bytearray(b"2")}))
     assert got == [(("a", "b", "c.txt"), b"1"), (("utils.py",), b"2")]
+
+
+# --------------------------------------------------------------------------- a file and its folder
+
+
+def test_a_file_alone_reads_no_sibling(tmp_path):
+    """grade-all's flat layout: the files beside alice.py are other students'."""
+    folder = _folder(tmp_path, {"alice.py": CODE, "bob.py": b"x = 1\n", "utils.py": b"y = 2\n"})
+    assert read_submission(folder / "alice.py").files == {}
+
+
+def test_a_file_with_its_siblings_reads_its_folder_guarded(tmp_path, secret, walk):
+    """A student's self-check of nn.py: utils.py and the data beside it, by the same rules."""
+    folder = _folder(tmp_path, {"nn.py": CODE, "utils.py": b"y = 2\n", "data/x.txt": b"1"})
+    _link(folder, secret, "secret.txt")
+    source = load_source(folder / "nn.py", siblings=True)
+    assert source.code == CODE.decode()
+    assert sorted(source.files) == ["data/x.txt", "utils.py"]
+    assert any("secret.txt" in w and "symbolic link" in w for w in source.warnings)
+
+
+def test_a_file_whose_folder_is_unreadable_as_a_whole_is_read_alone(tmp_path):
+    folder = _many_entries(tmp_path)
+    source = load_source(folder / "nn.py", siblings=True)
+    assert source.code == CODE.decode() and source.files == {}
+    assert any("only nn.py was read" in w and "entries" in w for w in source.warnings)

@@ -259,3 +259,29 @@ def test_working_folder_is_read_only_on_the_host(tier, zygote):
             assert not info.st_mode & 0o022, (rel, oct(info.st_mode))
         assert (folder / "ex4data1.txt").read_bytes() == DATA["ex4data1.txt"]
     assert sorted(modes) == ["ex4data1.txt", "pkg", "pkg/__init__.py", "pkg/helper.py"]
+
+
+# --------------------------------------------------------------------------- shadowing names
+
+SHADOWS = {
+    name: b"import os\nos.write(2, b'SHADOW-RAN')\nraise SystemExit(3)\n"
+    for name in ("numpy.py", "autograder.py", "worker.py", "json.py", "warnings.py", "struct.py")
+}
+USES_NUMPY = """
+import json, numpy as np
+def attack():
+    return np.asarray(json.loads('[1.5, 2.5]')) * np.ones(2)
+"""
+
+
+@pytest.mark.parametrize("tier", tier_params(ROOT_TIERS))
+def test_helpers_named_like_modules_the_worker_uses_shadow_nothing(tier, zygote):
+    """numpy, json, struct and warnings are loaded before the folder joins sys.path: the
+    worker's answers (and the student's own imports of them) use the real modules."""
+    z = zygote(tier)
+    out, a = _call(z, USES_NUMPY, files=SHADOWS, tier=tier)
+    assert _values(out) == [1.5, 2.5] and "SHADOW-RAN" not in a.stderr, a.stderr
+    out, b = _call(
+        z, "import os\ndef attack():\n    return float(len(os.listdir('.')))\n", tier=tier, files={}
+    )
+    assert _values(out) == [0.0] and z.boots == 1
