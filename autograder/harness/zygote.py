@@ -222,14 +222,19 @@ class Zygote:
         if self._proc is None or self._closed:
             return None
         try:
-            self._settle()
-            reply = self._ask({"op": "reap", "wait": max(0.0, float(wait))}, "reaped", wait)
-        except (OSError, ZygoteError):
-            self._teardown()
-            return None
-        if reply.get("clean") is not True:
-            self._teardown()
-            return None
+            try:
+                self._settle()
+                reply = self._ask({"op": "reap", "wait": max(0.0, float(wait))}, "reaped", wait)
+            except (OSError, ZygoteError):
+                self._teardown()
+                return None
+            if reply.get("clean") is not True:
+                self._teardown()
+                return None
+        finally:
+            # The worker is gone: its source and working folder go with it (a next fork, of
+            # this submission or another, gets new ones).
+            self.stage.clear_source()
         status = reply.get("status")
         return status if isinstance(status, int) and not isinstance(status, bool) else None
 

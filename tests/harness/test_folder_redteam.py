@@ -133,8 +133,8 @@ def test_files_planted_by_a_are_invisible_to_b(tier, zygote, tmp_path):
 
 @pytest.mark.parametrize("tier", tier_params(ROOT_TIERS))
 def test_each_fork_gets_a_new_working_folder(tier, zygote):
-    """A restart (after a timeout) forks again: a new folder, the scratch files gone with the
-    old worker, the submission's own files there again."""
+    """A restart (after a timeout) forks again: the old folder is deleted at the reap, the new
+    fork gets a new one with the submission's own files, the scratch files are gone."""
     z = zygote(tier)
     source = (
         "import os\nopen('mine.txt', 'w').write('x')\n"
@@ -145,6 +145,7 @@ def test_each_fork_gets_a_new_working_folder(tier, zygote):
     with SandboxedSubmission(source, files=DATA, limits=FAST, zygote=z) as sub:
         first = _values(sub.call("where", [], {}, timeout=5))
         assert sub.call("spin", [], {}, timeout=0.5).status == "timeout"
+        assert sorted(os.listdir(z.stage.path)) == ["worker.py"]  # reaped: its folder is gone
         second = _values(sub.call("where", [], {}, timeout=5))
         folders = [line.split()[1] for line in sub.stderr.splitlines() if line.startswith("CWD")]
     assert first == second == [1.0, 1.0]  # re-created by the reloaded module, not left over
