@@ -56,7 +56,7 @@ import os
 import re
 import stat
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -641,14 +641,14 @@ class _Walk:
         return data
 
 
-def iter_relpaths(files: dict[str, bytes]) -> Iterator[tuple[tuple[str, ...], bytes]]:
+def checked_files(files: dict[str, bytes]) -> list[tuple[tuple[str, ...], bytes]]:
     """Validate and split the keys of a ``files`` mapping (the harness contract).
 
-    Yields
-    ------
-    tuple
+    Returns
+    -------
+    list of tuple
         ``(components, data)``; every component is a non-empty name other than ``.``/``..``,
-        without ``/``, ``\\`` or NUL.
+        without ``/``, ``\\`` or NUL, and no file is also a folder of another.
 
     Raises
     ------
@@ -657,6 +657,7 @@ def iter_relpaths(files: dict[str, bytes]) -> Iterator[tuple[tuple[str, ...], by
     """
     if len(files) > MAX_FILES:
         raise ValueError(f"at most {MAX_FILES} files")
+    checked = []
     for key, data in files.items():
         parts = tuple(key.split("/")) if isinstance(key, str) else ()
         if (
@@ -668,4 +669,9 @@ def iter_relpaths(files: dict[str, bytes]) -> Iterator[tuple[tuple[str, ...], by
             raise ValueError(f"not a safe relative path: {key!r}")
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise ValueError(f"file {key!r}: bytes expected")
-        yield parts, bytes(data)
+        checked.append((parts, bytes(data)))
+    folders = {parts[:i] for parts, _ in checked for i in range(1, len(parts))}
+    for parts, _ in checked:
+        if parts in folders:
+            raise ValueError(f"not a safe relative path: {'/'.join(parts)!r} is also a folder")
+    return checked

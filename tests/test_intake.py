@@ -440,11 +440,16 @@ def test_other_files_are_keyed_from_the_main_files_folder(tmp_path):
 )
 def test_files_mapping_refuses_unsafe_paths(key):
     with pytest.raises(ValueError, match="safe relative path"):
-        list(intake.iter_relpaths({key: b"x"}))
+        intake.checked_files({key: b"x"})
+
+
+def test_files_mapping_refuses_a_file_that_is_also_a_folder():
+    with pytest.raises(ValueError, match="also a folder"):
+        intake.checked_files({"a": b"1", "a/b.txt": b"2"})
 
 
 def test_files_mapping_keeps_safe_paths():
-    got = list(intake.iter_relpaths({"a/b/c.txt": b"1", "utils.py": bytearray(b"2")}))
+    got = intake.checked_files({"a/b/c.txt": b"1", "utils.py": bytearray(b"2")})
     assert got == [(("a", "b", "c.txt"), b"1"), (("utils.py",), b"2")]
 
 

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.files import write_atomic
-from autograder.intake import iter_relpaths
+from autograder.intake import checked_files
 
 from .runtime import (
     ChildRuntime,
@@ -467,9 +467,9 @@ class Stage:
         ------
         ValueError
             A key of ``files`` is not a safe relative POSIX path (see
-            :func:`autograder.intake.iter_relpaths`).
+            :func:`autograder.intake.checked_files`).
         """
-        checked = list(iter_relpaths(files or {}))  # before anything of the old one is gone
+        checked = checked_files(files or {})  # before anything of the old one is gone
         self.clear_source()
         name = os.path.basename(filename)
         # Never over the worker: a zygote rebooted later would run the student's file as worker.py.
