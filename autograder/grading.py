@@ -110,6 +110,7 @@ def grade_submission(
     visibility: Iterable[str] = (PUBLIC, HIDDEN),
     parts: Iterable[str] | None = None,
     zygote: Zygote | None = None,
+    siblings: bool = False,
 ) -> GradeReport:
     """Grade one submission file or folder.
 
@@ -136,6 +137,10 @@ def grade_submission(
     zygote : Zygote, optional
         Fork the submission's worker from this (already booted, reusable) zygote instead of
         starting one; its tier overrides ``tier``. ``grade-all`` keeps one per job.
+    siblings : bool
+        For a single file, also hand the worker the other files of its folder (helper modules,
+        data), as a student's own homework folder holds them. Off for graders, where a folder
+        may hold other students' files.
 
     Returns
     -------
@@ -172,7 +177,8 @@ def grade_submission(
         )
 
     try:
-        source = load_source(path)
+        functions = {p.function for p in spec.parts}
+        source = load_source(path, functions=functions, lang=lang, siblings=siblings)
     except SubmissionError as exc:
         cases = make_cases()
         return _broken(spec, part_specs, cases, str(path), student_id, str(exc), lang, started)
@@ -306,7 +312,9 @@ class _Grader:
         if self.tier == LOCAL_TIER:
             from autograder.harness.local import LocalSubmission
 
-            child = LocalSubmission(source.code, filename=self.spec.module_name, limits=limits)
+            child = LocalSubmission(
+                source.code, filename=self.spec.module_name, files=source.files, limits=limits
+            )
             child.warnings.append(msg("local_tier", self.lang))
             return child
         problem = None if self.zygote is not None else platform_problem()
@@ -315,6 +323,7 @@ class _Grader:
         return _sandboxed_runner()(
             source.code,
             filename=self.spec.module_name,
+            files=source.files,
             tier=self.tier,
             limits=limits,
             zygote=self.zygote,

@@ -213,6 +213,107 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "en": "no sandbox on this machine: your code runs as a plain process; only public cases run",
         "zh": "本机没有沙箱：你的代码作为普通进程运行；只运行公开用例",
     },
+    # -- submission intake: files and folders (autograder/intake.py) --------------------------
+    "intake_not_found": {
+        "en": "submission not found: {name}",
+        "zh": "找不到提交：{name}",
+    },
+    "intake_symlink": {
+        "en": "{name} is a symbolic link; submit the file itself",
+        "zh": "{name} 是符号链接；请提交文件本身",
+    },
+    "intake_special": {
+        "en": "{name} is not a regular file (a FIFO, device or socket)",
+        "zh": "{name} 不是普通文件（而是 FIFO、设备或套接字）",
+    },
+    "intake_hard_link": {
+        "en": "{name} is a hard link to another user's file",
+        "zh": "{name} 是指向其他用户文件的硬链接",
+    },
+    "intake_unsupported": {
+        "en": "unsupported file type {suffix}: submit nn.py or a .ipynb",
+        "zh": "不支持的文件类型 {suffix}：请提交 nn.py 或 .ipynb 文件",
+    },
+    "intake_empty": {"en": "{name} is empty", "zh": "{name} 是空文件"},
+    "intake_too_large": {
+        "en": "{name} is {size} MiB; the limit is {limit} MiB",
+        "zh": "{name} 大小为 {size} MiB，上限为 {limit} MiB",
+    },
+    "intake_binary": {
+        "en": "{name} is a binary file, not Python source",
+        "zh": "{name} 是二进制文件，不是 Python 源代码",
+    },
+    "intake_not_utf8": {
+        "en": "{name} is not valid UTF-8 (byte {pos})",
+        "zh": "{name} 不是有效的 UTF-8 编码（第 {pos} 个字节）",
+    },
+    "intake_unreadable": {
+        "en": "{name} cannot be read ({reason})",
+        "zh": "无法读取 {name}（{reason}）",
+    },
+    "intake_no_candidate": {
+        "en": "folder {name} holds no .py or .ipynb file{skipped}",
+        "zh": "文件夹 {name} 中没有 .py 或 .ipynb 文件{skipped}",
+    },
+    "intake_several": {
+        "en": "folder {name} holds several candidates ({names}); name one nn.py",
+        "zh": "文件夹 {name} 中有多个候选文件（{names}）；请将其中一个命名为 nn.py",
+    },
+    "intake_too_many_entries": {
+        "en": "folder {name} holds more than {limit} entries; submit only your code and the data it reads",
+        "zh": "文件夹 {name} 中的条目超过 {limit} 个；请只提交代码及其读取的数据",
+    },
+    "intake_skipped": {"en": "skipped {name}: {reason}", "zh": "已跳过 {name}：{reason}"},
+    "intake_more_skipped": {
+        "en": "{n} more entries were skipped",
+        "zh": "另有 {n} 个条目被跳过",
+    },
+    "intake_renamed": {
+        "en": "a file name was not valid UTF-8 (or not portable); it was read as {name}",
+        "zh": "有文件名不是有效的 UTF-8（或不可移植）；已按 {name} 读取",
+    },
+    "intake_no_siblings": {
+        "en": "only {name} was read, not the other files beside it: {reason}",
+        "zh": "只读取了 {name}，未读取其旁边的其他文件：{reason}",
+    },
+    "skip_symlink": {
+        "en": "a symbolic link (links are not followed)",
+        "zh": "符号链接（不跟随链接）",
+    },
+    "skip_special": {
+        "en": "not a regular file (a FIFO, device or socket)",
+        "zh": "不是普通文件（FIFO、设备或套接字）",
+    },
+    "skip_hard_link": {
+        "en": "a hard link to another user's file",
+        "zh": "指向其他用户文件的硬链接",
+    },
+    "skip_unreadable": {"en": "cannot be read ({reason})", "zh": "无法读取（{reason}）"},
+    "skip_duplicate": {
+        "en": "another file has the same name once decoded",
+        "zh": "解码后与另一个文件同名",
+    },
+    "skip_deep": {
+        "en": "nested more than {limit} folders deep",
+        "zh": "文件夹嵌套超过 {limit} 层",
+    },
+    "skip_dirs": {
+        "en": "more than {limit} folders are not read",
+        "zh": "超过 {limit} 个文件夹的部分不会被读取",
+    },
+    "skip_outside": {
+        "en": "outside the folder of {main}",
+        "zh": "不在 {main} 所在的文件夹中",
+    },
+    "skip_count": {
+        "en": "at most {limit} files are read",
+        "zh": "最多读取 {limit} 个文件",
+    },
+    "skip_size": {"en": "larger than {limit} MiB", "zh": "大于 {limit} MiB"},
+    "skip_total": {
+        "en": "at most {limit} MiB of files are read in all",
+        "zh": "所有文件合计最多读取 {limit} MiB",
+    },
 }
 
 NAMES = {

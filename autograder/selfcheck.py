@@ -71,6 +71,7 @@ def self_check(
         visibility=(PUBLIC,),
         parts=list(parts) if parts is not None else None,
         student_id=STUDENT_ID,
+        siblings=True,  # the student's own folder: utils.py and data beside nn.py
     )
     if tier == "auto" and zygote is None and platform_problem() is not None:
         tier = LOCAL_TIER

@@ -29,9 +29,11 @@ import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import IO, Any
+
+from autograder.intake import checked_files
 
 from .client import CallOutcome, WorkerClient, _Crash, _module_name, _Timeout
 from .protocol import Caps, ProtocolError, read_frame
@@ -270,7 +272,14 @@ class LocalSubmission(WorkerClient):
     on Linux also dies with the parent (``PR_SET_PDEATHSIG``).
     """
 
-    def __init__(self, source: str, *, filename: str = "nn.py", limits: Limits | None = None):
+    def __init__(
+        self,
+        source: str,
+        *,
+        filename: str = "nn.py",
+        files: Mapping[str, bytes] | None = None,
+        limits: Limits | None = None,
+    ):
         self.limits = limits or Limits()
         self.tier = LOCAL_TIER
         self.warnings: list[str] = []
@@ -294,6 +303,10 @@ class LocalSubmission(WorkerClient):
         self._finalizer = weakref.finalize(self, LocalSubmission._cleanup, self._live, self._dir)
         self._workdir = self._dir / "work"
         self._workdir.mkdir()
+        for parts, data in checked_files(files or {}):  # helpers and data, as in the sandbox
+            target = self._workdir.joinpath(*parts)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
         self._source_path = self._dir / "source" / self.filename
         self._source_path.parent.mkdir()
         self._source_path.write_text(source, encoding="utf-8")
@@ -415,6 +428,8 @@ class LocalSubmission(WorkerClient):
             "path": str(self._source_path),
             "module": self.module_name,
             "filename": self.filename,
+            "workdir": str(self._workdir),
+            "scratch_bytes": self.limits.fsize_bytes,
         }
         outcome = self._exchange(header, [], self.limits.load_timeout, 0)
         self._loaded_in_child = outcome.status == "ok"

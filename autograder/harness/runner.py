@@ -189,6 +189,11 @@ class SandboxedSubmission(WorkerClient):
     filename : str
         Module file name; the module is importable in the child as its stem and as
         ``submission``.
+    files : dict of str to bytes, optional
+        The submission's other files (helper modules, data), keyed by safe relative POSIX paths.
+        The worker runs in a fresh working folder holding them (read-only, first on ``sys.path``);
+        files the student writes go to an in-memory scratch space there (``Limits.fsize_bytes``),
+        which dies with the worker.
     tier : str
         ``"auto"``, ``"bwrap"``, ``"seccomp"`` or ``"rlimits"``.
     limits : Limits
@@ -221,6 +226,7 @@ class SandboxedSubmission(WorkerClient):
         source: str,
         *,
         filename: str = "nn.py",
+        files: dict[str, bytes] | None = None,
         tier: str = "auto",
         limits: Limits | None = None,
         sandbox: Sandbox | None = None,
@@ -235,6 +241,7 @@ class SandboxedSubmission(WorkerClient):
         self.filename = os.path.basename(filename) or "nn.py"
         self.module_name = _module_name(self.filename)
         self._source = source
+        self._files = dict(files or {})
         self.restarts = 0
         self.starts = 0
         self.layers: dict[str, str] = {}
@@ -259,7 +266,7 @@ class SandboxedSubmission(WorkerClient):
             return
         self._slot = acquire_slot() if os.geteuid() == 0 else None
         try:
-            self._stage = self.sandbox.make_stage(source, self.filename, self._slot)
+            self._stage = self.sandbox.make_stage(source, self.filename, self._slot, self._files)
         except BaseException:
             if self._slot is not None:
                 self._slot.release()
@@ -323,7 +330,7 @@ class SandboxedSubmission(WorkerClient):
         self.starts += 1
         self._spawned_at = time.monotonic()
         if self._zygote is not None:
-            pipes = self._zygote.fork(self._source, self.filename)
+            pipes = self._zygote.fork(self._source, self.filename, self._files)
             self._child = _Child(pipes, self._sink)
         else:
             proc = self.sandbox.spawn(self._stage, self.limits, self._slot)
@@ -394,6 +401,8 @@ class SandboxedSubmission(WorkerClient):
             "path": source_path,
             "module": self.module_name,
             "filename": self.filename,
+            "workdir": self._stage.workdir_inside(self.tier),
+            "scratch_bytes": self.limits.fsize_bytes,
         }
         outcome = self._exchange(header, [], self.limits.load_timeout, 0)
         self._loaded_in_child = outcome.status == "ok"

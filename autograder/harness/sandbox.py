@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import Any
 
 from autograder.files import write_atomic
+from autograder.intake import checked_files
 
 try:  # POSIX only. Without them no tier can run (see platform_problem), but Limits and
     # SandboxError stay importable: the self-check imports this module on Windows too.
@@ -455,33 +456,99 @@ def _make_preexec(limits: Limits, slot: Slot | None, unshare_flags: int, nproc: 
 
 @dataclass
 class Stage:
-    """The directory the child sees: ``worker.py`` and the student's source, nothing else."""
+    """The directory the child sees: ``worker.py``, the student's source and, per worker, a
+    working folder with the submission's other files (``w-<random>/``), nothing else.
+
+    The working folder is the worker's current directory and the first entry of its ``sys.path``
+    (so ``from utils import sigmoid`` and ``np.load('data.npy')`` work). It and everything in it
+    are the grader's and only readable by the slot (read-only under bubblewrap), and each
+    :meth:`write_source` makes a new one under a new random name, so a zygote's next fork never
+    sees the previous submission's folder.
+    """
 
     path: Path
     source_name: str
+    workdir_name: str = ""
 
     def inside(self, tier: str) -> tuple[str, str]:
         """Paths of (worker, source) as the child sees them."""
         base = SANDBOX_STAGE if tier == "bwrap" else str(self.path)
         return f"{base}/worker.py", f"{base}/{self.source_name}"
 
-    def write_source(self, source: str | bytes, filename: str, slot: Slot | None) -> None:
-        """Put a student's module in the stage, replacing the previous one (a zygote's stage
-        serves one submission after another). Only the slot's group may read it."""
+    def workdir_inside(self, tier: str) -> str:
+        """The working folder as the child sees it ("" before any :meth:`write_source`)."""
+        if not self.workdir_name:
+            return ""
+        base = SANDBOX_STAGE if tier == "bwrap" else str(self.path)
+        return f"{base}/{self.workdir_name}"
+
+    def write_source(
+        self,
+        source: str | bytes,
+        filename: str,
+        slot: Slot | None,
+        files: dict[str, bytes] | None = None,
+    ) -> None:
+        """Put a student's module (and its other files) in the stage, replacing the previous
+        submission's (a zygote's stage serves one submission after another). Only the slot's
+        group may read them; nobody but the grader may write.
+
+        Raises
+        ------
+        ValueError
+            A key of ``files`` is not a safe relative POSIX path (see
+            :func:`autograder.intake.checked_files`).
+        """
+        checked = checked_files(files or {})  # before anything of the old one is gone
         self.clear_source()
         name = os.path.basename(filename)
         # Never over the worker: a zygote rebooted later would run the student's file as worker.py.
         self.source_name = name if name and name != "worker.py" else "nn.py"
         target = self.path / self.source_name
         target.write_bytes(source.encode("utf-8") if isinstance(source, str) else bytes(source))
-        if slot is not None:
-            os.chown(target, -1, slot.gid)
-            target.chmod(0o640)
+        _grant(target, slot, directory=False)
+        self.workdir_name = f"w-{secrets.token_hex(8)}"
+        _write_tree(self.path / self.workdir_name, checked, slot)
 
     def clear_source(self) -> None:
-        """Delete the student's module (the stage keeps ``worker.py``)."""
+        """Delete the student's module and working folder (the stage keeps ``worker.py``)."""
         if self.source_name and self.source_name != "worker.py":
             (self.path / self.source_name).unlink(missing_ok=True)
+        if self.workdir_name:
+            shutil.rmtree(self.path / self.workdir_name, ignore_errors=True)
+            self.workdir_name = ""
+
+
+def _grant(path: Path, slot: Slot | None, directory: bool) -> None:
+    """Readable by the slot's group (or, without a slot, by the owner only); writable by no one
+    but a root grader. Without a slot the worker runs as the grader's own uid: its seccomp
+    deny-list (no chmod, no write) is then what keeps the files read-only."""
+    if slot is not None:
+        os.chown(path, -1, slot.gid)
+        path.chmod(0o750 if directory else 0o640)
+    else:
+        path.chmod(0o700 if directory else 0o400)
+
+
+def _write_tree(root: Path, files: list[tuple[tuple[str, ...], bytes]], slot: Slot | None) -> None:
+    """Create ``root`` (new) and the files in it; nothing in it can be a link (all are made here,
+    with O_EXCL | O_NOFOLLOW, in folders only the grader can write)."""
+    root.mkdir(mode=0o700)
+    made = [root]
+    for parts, data in files:
+        folder = root
+        for part in parts[:-1]:
+            folder = folder / part
+            if folder not in made:
+                folder.mkdir(mode=0o700)
+                made.append(folder)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(folder / parts[-1], flags, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        _grant(folder / parts[-1], slot, directory=False)
+    for folder in made:  # last: a folder the owner cannot write would refuse the files above
+        _grant(folder, slot, directory=True)
 
 
 @functools.lru_cache(maxsize=4)
@@ -702,7 +769,13 @@ class Sandbox:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def make_stage(self, source: str | bytes, filename: str, slot: Slot | None) -> Stage:
+    def make_stage(
+        self,
+        source: str | bytes,
+        filename: str,
+        slot: Slot | None,
+        files: dict[str, bytes] | None = None,
+    ) -> Stage:
         """Write ``worker.py`` and the student source to a fresh directory only the slot can read.
 
         Parameters
@@ -711,6 +784,8 @@ class Sandbox:
         filename : str
             Base name for the student module (e.g. ``nn.py``).
         slot : Slot or None
+        files : dict of str to bytes, optional
+            The submission's other files (relative POSIX path -> bytes) for the working folder.
 
         Returns
         -------
@@ -726,7 +801,7 @@ class Sandbox:
             os.chown(path, -1, slot.gid)
             path.chmod(0o750)
         stage = Stage(path, "")
-        stage.write_source(source, filename, slot)
+        stage.write_source(source, filename, slot, files)
         return stage
 
     def spawn(

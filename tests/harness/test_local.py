@@ -241,11 +241,16 @@ def test_forged_bytes_on_the_response_pipe_are_a_protocol_error(tracked):
 
 
 def test_worker_runs_in_a_private_folder_that_close_removes(tracked):
-    source = "open('log.txt', 'w').write('hi')\nimport os\ndef where():\n    return 1.0\n"
+    source = (
+        "import os\nopen('log.txt', 'w').write('hi')\n"
+        "def where():\n    return float(open('log.txt').read() == 'hi' and os.getcwd().endswith('work'))\n"
+    )
     with tracked.track(LocalSubmission(source, limits=FAST)) as sub:
-        assert sub.call("where", [], {}, timeout=2).status == "ok"
-        assert (sub._dir / "work" / "log.txt").read_text() == "hi"
-    # tracked.check: the folder, log.txt with it, is gone
+        answer = sub.call("where", [], {}, timeout=2)
+        assert answer.status == "ok" and float(answer.value) == 1.0
+        # writes go to the worker's in-memory scratch space, as in the sandbox
+        assert not (sub._dir / "work" / "log.txt").exists()
+    # tracked.check: the folder is gone
 
 
 def test_the_students_own_folder_is_not_importable(tracked, tmp_path, monkeypatch):
