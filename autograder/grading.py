@@ -281,6 +281,8 @@ class _Grader:
                     detail = _load_detail(loaded)
                     if loaded.status == "timeout":
                         detail = msg("ran_too_long", self.lang, seconds=self.spec.load_timeout_s)
+                    elif loaded.error_type == "SystemExit":
+                        detail = msg("called_exit", self.lang)
                     self.warnings.append(msg("top_level_failed", self.lang, detail=detail))
                     return *self._grade(child, cases), child.tier, None
         detail = _load_detail(loaded)

@@ -154,6 +154,10 @@ _MESSAGES: dict[str, dict[str, str]] = {
             '`if __name__ == "__main__":` 下面，这样导入文件时就不会运行'
         ),
     },
+    "called_exit": {
+        "en": "SystemExit: it called exit() or sys.exit()",
+        "zh": "SystemExit：调用了 exit() 或 sys.exit()",
+    },
     "ran_too_long": {
         "en": "it ran longer than the {seconds:g} s limit",
         "zh": "运行时间超过了 {seconds:g} 秒的限制",

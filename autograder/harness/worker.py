@@ -1125,6 +1125,17 @@ def prepare_files(req):
         STATE["scratch"] = install_scratch(cap if isinstance(cap, int) else SCRATCH_BYTES)
 
 
+def _site_exit(code=None):
+    raise SystemExit(code)
+
+
+def provide_site_builtins():
+    """``exit()`` and ``quit()``, which ``site`` adds and ``-S`` leaves out; scripts end with them."""
+    for name in ("exit", "quit"):
+        if not hasattr(builtins, name):
+            setattr(builtins, name, _site_exit)
+
+
 # --------------------------------------------------------------------------- requests
 
 STATE = {"module": None}
@@ -1137,6 +1148,7 @@ def op_load(req):
         with open(req["path"], "rb") as fh:
             source = fh.read()
         prepare_files(req)
+        provide_site_builtins()
         code = compile(source, req.get("filename", name + ".py"), "exec", dont_inherit=True)
         module = types.ModuleType(name)
         module.__file__ = req.get("filename", name + ".py")
