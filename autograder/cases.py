@@ -152,7 +152,7 @@ def _case_from_draft(part: PartSpec, group: str, vis: str, i: int, d: CaseDraft)
         n_outputs=d.n_outputs,
         expected=d.expected,
         check=part.check,
-        tolerance={"rtol": part.rtol, "atol": part.atol},
+        tolerance={"rtol": part.rtol, "atol": part.atol, "float32": part.float32},
         label=d.label,
         context=d.context,
         time_limit=d.time_limit,

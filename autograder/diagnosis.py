@@ -7,13 +7,18 @@ check and tolerance; a match names the mistake. Variants read only the case's tr
 naming a mistake on a hidden case reveals no expected value. For checks that score a tuple in halves
 (``cost_and_gradient``, ``descent``) each half is matched on its own, so two mistakes in one call
 (one in J, one in the gradient) are both named; see :func:`variant_matches`.
+
+A case's diagnosis is evidence for its part, not a verdict on its own: on a small case two different
+mistakes can give the same value. :func:`examine` therefore also says which of the part's mistakes
+change nothing on the case, and the grader names a mistake for a part only when it explains every
+failing case it could have caused (``autograder.grading._part_misconceptions``).
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -38,8 +43,9 @@ class Misconception:
         ``variant(case) -> value`` shaped like ``case.expected``, or ``None`` when the bug makes no
         difference on this case. The student's value is then checked against it.
     matcher : callable, optional
-        ``matcher(case, value) -> bool`` for bugs a single expected value cannot describe (a random
-        initialisation drawn from the wrong interval, say).
+        ``matcher(case, value) -> bool | None`` for bugs a single expected value cannot describe (a
+        random initialisation drawn from the wrong interval, say); ``None`` when the bug makes no
+        difference on this case.
     """
 
     tag: str
@@ -63,9 +69,26 @@ def load_catalog(module_name: str | None) -> list[Misconception]:
     return list(getattr(module, "CATALOG", []))
 
 
-def diagnose(case: Case, value: Any, catalog: list[Misconception]) -> list[Misconception]:
-    """The misconceptions whose variant reproduces ``value`` on ``case``."""
-    matches = []
+@dataclass
+class Diagnosis:
+    """What the catalogue says about one failed case.
+
+    Attributes
+    ----------
+    matched : list of Misconception
+        The mistakes whose variant reproduces the student's value.
+    unaffected : list of str
+        Tags of the part's mistakes that change nothing on this case (a regularization bug at
+        λ = 0): the case neither confirms nor refutes them.
+    """
+
+    matched: list[Misconception] = field(default_factory=list)
+    unaffected: list[str] = field(default_factory=list)
+
+
+def examine(case: Case, value: Any, catalog: list[Misconception]) -> Diagnosis:
+    """Match ``value`` on ``case`` against every mistake of the case's part."""
+    found = Diagnosis()
     for mc in catalog:
         if case.part not in mc.parts:
             continue
@@ -73,15 +96,25 @@ def diagnose(case: Case, value: Any, catalog: list[Misconception]) -> list[Misco
             matched = _matches(mc, case, value)
         except Exception:  # a variant that cannot apply to this case's shape explains nothing
             matched = False
-        if matched:
-            matches.append(mc)
-    return matches
+        if matched is None:
+            found.unaffected.append(mc.tag)
+        elif matched:
+            found.matched.append(mc)
+    return found
 
 
-def _matches(mc: Misconception, case: Case, value: Any) -> bool:
+def diagnose(case: Case, value: Any, catalog: list[Misconception]) -> list[Misconception]:
+    """The misconceptions whose variant reproduces ``value`` on ``case``."""
+    return examine(case, value, catalog).matched
+
+
+def _matches(mc: Misconception, case: Case, value: Any) -> bool | None:
     if mc.matcher is not None:
-        return bool(mc.matcher(case, value))
+        verdict = mc.matcher(case, value)
+        return None if verdict is None else bool(verdict)
     alt = mc.variant(case) if mc.variant is not None else None
+    if unchanged(case, alt):
+        return None
     return variant_matches(case, alt, value)
 
 
@@ -129,6 +162,23 @@ def variant_matches(case: Case, alt: Any, value: Any) -> bool:
             return False
         explained = explained or (variant_agrees and not student_right)
     return explained
+
+
+def unchanged(case: Case, alt: Any) -> bool:
+    """Whether a mistake whose variant computes ``alt`` makes no difference the check can see.
+
+    ``None`` (the variant's own "no difference") and a value the case's check cannot tell from the
+    reference are both unchanged; a property check (``uniform_init``) has no value to compare.
+    """
+    if alt is None:
+        return True
+    if isinstance(case.expected, dict):
+        return False
+    halves = COMPONENTS.get(case.check)
+    if halves is None:
+        return variant_matches(case, alt, case.expected)
+    tol = case.tolerance
+    return all(_agrees(check, case.expected[i], alt[i], tol) for i, check in enumerate(halves))
 
 
 def _agrees(check: Callable[..., Any], ref: Any, data: Any, tol: dict) -> bool:

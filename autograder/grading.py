@@ -10,14 +10,15 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from autograder.cases import HIDDEN, PUBLIC, Case, build_cases, resolve_secret
 from autograder.checks import CheckOutcome, run_check
-from autograder.diagnosis import Misconception, diagnose, load_catalog
-from autograder.harness.runner import SUBSTITUTES, CallOutcome, Limits, SandboxedSubmission
-from autograder.harness.zygote import Zygote
+from autograder.diagnosis import Diagnosis, Misconception, examine, load_catalog
+from autograder.harness.client import SUBSTITUTES, CallOutcome, WorkerClient
+from autograder.harness.sandbox import LOCAL_TIER, Limits, SandboxError, platform_problem
 from autograder.imports import (
     ImportFacts,
     import_facts,
@@ -27,7 +28,18 @@ from autograder.imports import (
 from autograder.messages import msg
 from autograder.scoring import part_score
 from autograder.spec import PartSpec, Spec, load_spec
-from autograder.submission import Source, SubmissionError, load_source
+from autograder.submission import Source, SubmissionError, load_source, module_definitions
+
+# Load failures after which a module is graded from its definitions (see _Grader.run).
+_FALLS_BACK = frozenset({"exception", "timeout"})
+
+if TYPE_CHECKING:
+    from autograder.harness.runner import SandboxedSubmission as _Sandboxed
+    from autograder.harness.zygote import Zygote
+
+#: The sandboxed runner class, imported on first use (:func:`_sandboxed_runner`): it needs POSIX,
+#: and grading must import without it for the self-check on Windows. Tests may replace it.
+SandboxedSubmission: type[_Sandboxed] | None = None
 
 # The worker's bad_result reasons for a wrong number of outputs (harness/worker.py ``convert``).
 _ARITY = re.compile(r"\w+ (of length \d+|instead of \d+ values)")
@@ -35,6 +47,15 @@ _ARITY = re.compile(r"\w+ (of length \d+|instead of \d+ values)")
 
 @dataclass
 class CaseResult:
+    """One case's verdict.
+
+    ``misconceptions`` are the catalogued mistakes whose variant reproduced this case's answer:
+    evidence for the part, which names only those that explain all its failing cases (see
+    :func:`_part_misconceptions`); ``message`` names only the mistakes its part names.
+    ``diagnosed`` says the answer was compared with the catalogue at all, and ``unaffected`` lists
+    the part's mistakes that would change nothing on this case.
+    """
+
     case_id: str
     visibility: str
     label: str
@@ -44,6 +65,10 @@ class CaseResult:
     message: str
     misconceptions: list[str] = field(default_factory=list)
     elapsed: float = 0.0
+    diagnosed: bool = False
+    unaffected: list[str] = field(default_factory=list)
+    # tag -> title of each matched mistake, in the report's language
+    titles: dict[str, str] = field(default_factory=dict, repr=False)
 
 
 @dataclass
@@ -91,6 +116,7 @@ def grade_submission(
     visibility: Iterable[str] = (PUBLIC, HIDDEN),
     parts: Iterable[str] | None = None,
     zygote: Zygote | None = None,
+    siblings: bool = False,
 ) -> GradeReport:
     """Grade one submission file or folder.
 
@@ -107,7 +133,9 @@ def grade_submission(
     lang : {"en", "zh"}
         Language of the feedback.
     tier : str
-        Isolation tier for the child (``"auto"`` picks the strongest available).
+        Isolation tier for the child (``"auto"`` picks the strongest available). ``"local"``
+        runs it as a plain process, for the self-check where no sandbox exists; it is refused
+        whenever hidden cases are asked for.
     visibility : iterable of {"public", "hidden"}
         Which cases to run; the student self-check runs only the public ones.
     parts : iterable of str, optional
@@ -115,6 +143,10 @@ def grade_submission(
     zygote : Zygote, optional
         Fork the submission's worker from this (already booted, reusable) zygote instead of
         starting one; its tier overrides ``tier``. ``grade-all`` keeps one per job.
+    siblings : bool
+        For a single file, also hand the worker the other files of its folder (helper modules,
+        data), as a student's own homework folder holds them. Off for graders, where a folder
+        may hold other students' files.
 
     Returns
     -------
@@ -122,7 +154,16 @@ def grade_submission(
         Always returned for a gradable or broken submission. A broken submission scores 0 with
         ``error`` set; exceptions escape only when the grader itself cannot work (bad spec,
         no sandbox).
+
+    Raises
+    ------
+    SandboxError
+        No sandbox for ``tier``, or tier ``"local"`` with hidden cases.
     """
+    visibility = tuple(visibility)
+    if tier == LOCAL_TIER and HIDDEN in visibility:
+        # Hidden cases and the course secret never reach a child that nothing isolates.
+        raise SandboxError("tier 'local' runs the public cases only; hidden cases need a sandbox")
     started = time.perf_counter()
     spec = spec or load_spec()
     student_id = student_id or "anonymous"
@@ -142,7 +183,8 @@ def grade_submission(
         )
 
     try:
-        source = load_source(path)
+        functions = {p.function for p in spec.parts}
+        source = load_source(path, functions=functions, lang=lang, siblings=siblings)
     except SubmissionError as exc:
         cases = make_cases()
         return _broken(spec, part_specs, cases, str(path), student_id, str(exc), lang, started)
@@ -190,6 +232,7 @@ class _Verdict:
     outcome: CheckOutcome
     misconceptions: list[Misconception] = field(default_factory=list)
     elapsed: float = 0.0
+    diagnosis: Diagnosis | None = None  # None: the answer was not compared with the catalogue
 
 
 class _Grader:
@@ -215,36 +258,81 @@ class _Grader:
     def run(
         self, make_cases: Callable[[], list[Case]]
     ) -> tuple[list[Case], dict[str, CaseResult], str, str | None]:
-        """Start the child, build the cases while it boots, then run them all."""
+        """Start the child, build the cases while it boots, then run them all.
+
+        A module whose top-level code fails is graded again from its definitions alone (see
+        :func:`~autograder.submission.module_definitions`): a stray import, a plot or a demo
+        must not cost the functions the student got right.
+        """
         limits = Limits(
             total_budget=self.spec.time_budget_s,
             load_timeout=self.spec.load_timeout_s,
             call_timeout=self.spec.call_timeout_s,
         )
+        started = time.monotonic()
         with self._open_child(self.source, limits) as child:
-            self.child = child
             child.start()
             cases = make_cases()
             self.warnings += child.warnings
             loaded = child.load()
-            if loaded.status != "ok":
-                detail = _load_detail(loaded)
-                text = msg("load_failed", self.lang, detail=detail)
-                failed = {
-                    c.case_id: _case_result(c, _failure("load_failed", text), self.lang)
-                    for c in cases
-                }
-                return cases, failed, child.tier, detail
-            verdicts = {c.case_id: self._verdict(c) for c in cases}
-            self._explain_dependencies(cases, verdicts)
-            results = {c.case_id: _case_result(c, verdicts[c.case_id], self.lang) for c in cases}
-            return cases, results, child.tier, None
+            if loaded.status == "ok":
+                return *self._grade(child, cases), child.tier, None
+            tier = child.tier
+        # A crash or a forged frame at import is an attack on the harness, not a stray line.
+        definitions = self._definitions_only() if loaded.status in _FALLS_BACK else None
+        if definitions is not None:
+            spent = time.monotonic() - started
+            limits = replace(limits, total_budget=max(1.0, limits.total_budget - spent))
+            with self._open_child(definitions, limits) as child:
+                if child.load().status == "ok":
+                    detail = _load_detail(loaded)
+                    if loaded.status == "timeout":
+                        detail = msg("ran_too_long", self.lang, seconds=self.spec.load_timeout_s)
+                    elif loaded.error_type == "SystemExit":
+                        detail = msg("called_exit", self.lang)
+                    self.warnings.append(msg("top_level_failed", self.lang, detail=detail))
+                    return *self._grade(child, cases), child.tier, None
+        detail = _load_detail(loaded)
+        text = msg("load_failed", self.lang, detail=detail)
+        failed = {
+            c.case_id: _case_result(c, _failure("load_failed", text), self.lang) for c in cases
+        }
+        return cases, failed, tier, detail
 
-    def _open_child(self, source: Source, limits: Limits) -> SandboxedSubmission:
+    def _definitions_only(self) -> Source | None:
+        if self.source.kind != "module":
+            return None  # a notebook is already graded from its definitions
+        code = module_definitions(self.source.code)
+        if code is None:
+            return None
+        return Source(code, self.source.origin, "definitions", list(self.source.warnings))
+
+    def _grade(
+        self, child: SandboxedSubmission, cases: list[Case]
+    ) -> tuple[list[Case], dict[str, CaseResult]]:
+        self.child = child
+        verdicts = {c.case_id: self._verdict(c) for c in cases}
+        self._explain_dependencies(cases, verdicts)
+        results = {c.case_id: _case_result(c, verdicts[c.case_id], self.lang) for c in cases}
+        return cases, results
+
+    def _open_child(self, source: Source, limits: Limits) -> WorkerClient:
         """The one place a grading child is made, for the submission's source as given."""
-        return SandboxedSubmission(
+        if self.tier == LOCAL_TIER:
+            from autograder.harness.local import LocalSubmission
+
+            child = LocalSubmission(
+                source.code, filename=self.spec.module_name, files=source.files, limits=limits
+            )
+            child.warnings.append(msg("local_tier", self.lang))
+            return child
+        problem = None if self.zygote is not None else platform_problem()
+        if problem is not None:
+            raise SandboxError(problem)
+        return _sandboxed_runner()(
             source.code,
             filename=self.spec.module_name,
+            files=source.files,
             tier=self.tier,
             limits=limits,
             zygote=self.zygote,
@@ -277,23 +365,26 @@ class _Grader:
         checked = run_check(
             case.check, case.expected, outcome.value, tolerance=case.tolerance, lang=self.lang
         )
+        if checked.note is not None:
+            self._note(case.part, checked.note)
         if checked.passed and case.time_limit is not None and outcome.wall > case.time_limit:
             text = msg("too_slow", self.lang, seconds=outcome.wall)
             return _Verdict(_fail("too_slow", text), elapsed=outcome.wall)
         # The timed case exists to catch finite differences; its size adds nothing to diagnosis.
         # Every catalogued mistake computes finite values, so NaN or inf matches none of them.
         skip = checked.passed or case.time_limit is not None or checked.category == "not_finite"
-        found = [] if skip else diagnose(case, outcome.value, self.catalog)
-        return _Verdict(checked, found, outcome.elapsed)
+        found = None if skip else examine(case, outcome.value, self.catalog)
+        return _Verdict(checked, found.matched if found else [], outcome.elapsed, found)
 
     def _imports(self) -> ImportFacts:
         """What the submission imports that the grader does not provide (read once, on need)."""
         if self._facts is None:
-            runtime = self.child.sandbox.runtime
+            # A sandboxed child knows its runtime's files; the local self-check has no runtime.
+            runtime = getattr(getattr(self.child, "sandbox", None), "runtime", None)
             self._facts = import_facts(
                 self.source.code,
                 self.spec.runtime.modules,
-                exists=runtime_module_exists(runtime.package_dirs),
+                exists=runtime_module_exists(runtime.package_dirs) if runtime else None,
             )
         return self._facts
 
@@ -316,10 +407,21 @@ class _Grader:
                     case.check, case.expected, retry.value, tolerance=case.tolerance
                 ).passed
             ):
-                note = msg("dependency", self.lang, dep=broken[0])
-                notes = self.part_notes.setdefault(case.part, [])
-                if note not in notes:
-                    notes.append(note)
+                self._note(case.part, msg("dependency", self.lang, dep=broken[0]))
+
+    def _note(self, part: str, note: str) -> None:
+        notes = self.part_notes.setdefault(part, [])
+        if note not in notes:
+            notes.append(note)
+
+
+def _sandboxed_runner() -> type[_Sandboxed]:
+    global SandboxedSubmission
+    if SandboxedSubmission is None:
+        from autograder.harness import runner
+
+        SandboxedSubmission = runner.SandboxedSubmission
+    return SandboxedSubmission
 
 
 def _load_detail(loaded: CallOutcome) -> str:
@@ -383,22 +485,26 @@ def _harness_failure(
 
 
 def _case_result(case: Case, verdict: _Verdict, lang: str) -> CaseResult:
+    """A case's result; the mistakes it matched are named later, once its part has weighed them."""
     o = verdict.outcome
-    tags = [m.tag for m in verdict.misconceptions]
+    fraction = max(0.0, min(1.0, o.fraction))
     message = o.message(case.hidden)
-    if verdict.misconceptions:
-        titles = "; ".join(m.title_in(lang) for m in verdict.misconceptions)
-        message = msg("then", lang, first=message, second=msg("misconception", lang, name=titles))
+    if not o.passed and fraction > 0:
+        message = msg("partial_case", lang, first=message, percent=f"{100 * fraction:.0f}")
+    found = verdict.diagnosis
     return CaseResult(
         case_id=case.case_id,
         visibility=case.visibility,
         label=case.label,
         passed=o.passed,
-        fraction=max(0.0, min(1.0, o.fraction)),
+        fraction=fraction,
         category=o.category,
         message=message,
-        misconceptions=tags,
+        misconceptions=[m.tag for m in verdict.misconceptions],
         elapsed=round(verdict.elapsed, 6),
+        diagnosed=found is not None,
+        unaffected=list(found.unaffected) if found else [],
+        titles={m.tag: m.title_in(lang) for m in verdict.misconceptions},
     )
 
 
@@ -411,6 +517,7 @@ def _part_result(
 ) -> PartResult:
     mine = [results[c.case_id] for c in cases if c.part == part.id]
     tags = _part_misconceptions(mine)
+    mine = [_name_mistakes(r, tags, lang) for r in mine]
     return PartResult(
         part=part.id,
         title=part.title_in(lang),
@@ -422,20 +529,38 @@ def _part_result(
     )
 
 
-def _part_misconceptions(results: list[CaseResult]) -> list[str]:
-    """The mistakes a part names: those not merely coincidental on a few of its cases.
+def _name_mistakes(result: CaseResult, named: list[str], lang: str) -> CaseResult:
+    """The case's message, naming the mistakes it matched that its part names (and no other)."""
+    titles = [title for tag, title in result.titles.items() if tag in named]
+    if not titles:
+        return result
+    text = msg("misconception", lang, name="; ".join(titles))
+    return replace(result, message=msg("then", lang, first=result.message, second=text))
 
-    On a small case two mistakes can give the same value (1-based labels and a flipped sigmoid agree
-    when K = 2 and every prediction is 0). A tag whose matched cases are a strict subset of another
-    tag's is such a coincidence and is left to the case it matched; tags matching the same cases are
-    genuinely indistinguishable and both stay.
+
+def _part_misconceptions(results: list[CaseResult]) -> list[str]:
+    """The mistakes a part names: those that explain the student's answer on every failing case.
+
+    On a small case two mistakes can give the same value (at m = 1, the labels used directly as
+    targets and the Octave comparison ``y == 1:K`` agree for label 0; a ``(1 - y) log(h)`` typo and
+    the raw labels agree for label 1), so a match on one case proves little. A mistake is named
+    only if, on every failing case whose answer was compared with the catalogue, it reproduces that
+    answer, or it would change nothing there (a regularization bug at λ = 0) and another named
+    mistake reproduces it. Cases without a comparable answer (an exception, a timeout, NaN, the
+    large timed case) neither confirm nor refute. Mistakes that agree on every case are genuinely
+    indistinguishable and are all named.
     """
-    matched: dict[str, set[str]] = {}
-    for r in results:
-        for tag in r.misconceptions:
-            matched.setdefault(tag, set()).add(r.case_id)
-    return sorted(
-        tag
-        for tag, ids in matched.items()
-        if not any(ids < other for t, other in matched.items() if t != tag)
-    )
+    evidence = [r for r in results if not r.passed and r.diagnosed]
+    named = {tag for r in evidence for tag in r.misconceptions}
+    while True:  # dropping a mistake can leave a case unexplained for another: repeat until stable
+        kept = {tag for tag in named if all(_accounts_for(tag, r, named) for r in evidence)}
+        if kept == named:
+            return sorted(named)
+        named = kept
+
+
+def _accounts_for(tag: str, result: CaseResult, named: set[str]) -> bool:
+    """Whether mistake ``tag`` is consistent with the failing ``result`` (see above)."""
+    if tag in result.misconceptions:
+        return True
+    return tag in result.unaffected and any(t in named for t in result.misconceptions)

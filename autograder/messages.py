@@ -11,18 +11,27 @@ LANGS = ("en", "zh")
 _MESSAGES: dict[str, dict[str, str]] = {
     # -- case outcomes -------------------------------------------------------------------------
     "passed": {"en": "passed", "zh": "通过"},
-    "wrong_value": {"en": "{what} is incorrect", "zh": "{what}的数值不正确"},
+    # "en_plural": the English form for a plural {what} ("the predicted labels"; see PLURAL).
+    "wrong_value": {
+        "en": "{what} is incorrect",
+        "en_plural": "{what} are incorrect",
+        "zh": "{what}的数值不正确",
+    },
     "wrong_value_public": {
         "en": "{what} is incorrect: expected {expected}, got {received} (max abs error {err})",
+        "en_plural": "{what} are incorrect: expected {expected}, got {received} "
+        "(max abs error {err})",
         "zh": "{what}的数值不正确：期望 {expected}，实际得到 {received}（最大绝对误差 {err}）",
     },
     "wrong_shape": {
         "en": "{what} has shape {received}, expected {expected}",
+        "en_plural": "{what} have shape {received}, expected {expected}",
         "zh": "{what}的形状为 {received}，期望 {expected}",
     },
     # Hidden cases never show the received shape: the student chooses it, so it can carry data.
     "wrong_shape_hidden": {
         "en": "{what} has the wrong shape",
+        "en_plural": "{what} have the wrong shape",
         "zh": "{what}的形状不正确",
     },
     "wrong_size": {
@@ -35,6 +44,7 @@ _MESSAGES: dict[str, dict[str, str]] = {
     },
     "not_finite": {
         "en": "{what} contains NaN or inf",
+        "en_plural": "{what} contain NaN or inf",
         "zh": "{what}含有 NaN 或 inf",
     },
     "not_integer": {
@@ -132,6 +142,182 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "en": "hidden cases use the built-in demo secret; set BPGRADE_SECRET for real grading",
         "zh": "隐藏用例使用内置的演示密钥；正式评分请设置 BPGRADE_SECRET",
     },
+    # -- a module whose top-level code failed (graded from its definitions) -----------------
+    "top_level_failed": {
+        "en": (
+            "the top-level code of your file failed when it was run ({detail}); your functions "
+            "were graded anyway. Put demo, plotting and training code under "
+            '`if __name__ == "__main__":` so it does not run when the file is imported'
+        ),
+        "zh": (
+            "运行你文件的顶层代码时出错（{detail}）；你的函数仍然照常评分。请把演示、画图和训练代码放在 "
+            '`if __name__ == "__main__":` 下面，这样导入文件时就不会运行'
+        ),
+    },
+    "called_exit": {
+        "en": "SystemExit: it called exit() or sys.exit()",
+        "zh": "SystemExit：调用了 exit() 或 sys.exit()",
+    },
+    "ran_too_long": {
+        "en": "it ran longer than the {seconds:g} s limit",
+        "zh": "运行时间超过了 {seconds:g} 秒的限制",
+    },
+    # -- single precision (checks.py) -------------------------------------------------------
+    "float32": {
+        "en": "{what} agrees with the expected values only to float32 precision; compute in float64",
+        "zh": "{what}只在 float32 精度内与期望值一致；请用 float64 计算",
+    },
+    "float32_hint": {
+        "en": "Your values are float32 numbers, which lose digits here; compute in float64",
+        "zh": "你的结果是 float32 数值，在这里会损失精度；请用 float64 计算",
+    },
+    "float32_accepted": {
+        "en": (
+            "your values agree to float32 precision, which this part accepts; compute in "
+            "float64 (numpy's default) to match the reference exactly"
+        ),
+        "zh": "你的结果只在 float32 精度内一致，本部分接受；请用 float64（numpy 的默认类型）计算以与参考答案完全一致",
+    },
+    # -- feedback rough edges (issue 12) ---------------------------------------------------------
+    # A case that earned part of its points (J right, gradient wrong, say: checks.COST_WEIGHT).
+    "partial_case": {
+        "en": "{first} (partial credit: {percent}% of this case's points)",
+        "zh": "{first}（部分得分：获得本用例 {percent}% 的分数）",
+    },
+    # Labels are right or wrong, so the public message counts wrong ones instead of an error size.
+    "wrong_labels_public": {
+        "en": "{what} is incorrect: expected {expected}, got {received} ({wrong} of {total} wrong)",
+        "en_plural": "{what} are incorrect: expected {expected}, got {received} "
+        "({wrong} of {total} wrong)",
+        "zh": "{what}不正确：期望 {expected}，实际得到 {received}（{total} 个中有 {wrong} 个错误）",
+    },
+    # Report renderings (autograder/report/): case tags, counts, a load failure stated once.
+    "visibility_public": {"en": "public", "zh": "公开"},
+    "visibility_hidden": {"en": "hidden", "zh": "隐藏"},
+    "cases_partial": {
+        "en": "{passed}/{total}, {partial} partly right",
+        "zh": "{passed}/{total}，{partial} 个部分正确",
+    },
+    "partial_note": {
+        "en": "partial credit: a case that is partly right (the cost J right but the gradient "
+        "wrong, say) earns part of its points; each such case shows its share",
+        "zh": "部分得分：部分正确的用例（例如代价 J 正确而梯度错误）可以得到该用例的一部分分数；"
+        "每个这样的用例都注明了所得比例",
+    },
+    "load_failed_once": {
+        "en": "No case could run: the submission could not be loaded (see the error above).",
+        "zh": "没有任何用例能够运行：无法加载提交（错误见上方）。",
+    },
+    "text_title": {
+        "en": "bpgrade — {submission} (student {student}, sandbox: {tier})",
+        "zh": "bpgrade — {submission}（学生 {student}，沙箱：{tier}）",
+    },
+    # -- self-check without a sandbox (harness/local.py) ----------------------------------------
+    "local_tier": {
+        "en": "no sandbox on this machine: your code runs as a plain process; only public cases run",
+        "zh": "本机没有沙箱：你的代码作为普通进程运行；只运行公开用例",
+    },
+    # -- submission intake: files and folders (autograder/intake.py) --------------------------
+    "intake_not_found": {
+        "en": "submission not found: {name}",
+        "zh": "找不到提交：{name}",
+    },
+    "intake_symlink": {
+        "en": "{name} is a symbolic link; submit the file itself",
+        "zh": "{name} 是符号链接；请提交文件本身",
+    },
+    "intake_special": {
+        "en": "{name} is not a regular file (a FIFO, device or socket)",
+        "zh": "{name} 不是普通文件（而是 FIFO、设备或套接字）",
+    },
+    "intake_hard_link": {
+        "en": "{name} is a hard link to another user's file",
+        "zh": "{name} 是指向其他用户文件的硬链接",
+    },
+    "intake_unsupported": {
+        "en": "unsupported file type {suffix}: submit nn.py or a .ipynb",
+        "zh": "不支持的文件类型 {suffix}：请提交 nn.py 或 .ipynb 文件",
+    },
+    "intake_empty": {"en": "{name} is empty", "zh": "{name} 是空文件"},
+    "intake_too_large": {
+        "en": "{name} is {size} MiB; the limit is {limit} MiB",
+        "zh": "{name} 大小为 {size} MiB，上限为 {limit} MiB",
+    },
+    "intake_binary": {
+        "en": "{name} is a binary file, not Python source",
+        "zh": "{name} 是二进制文件，不是 Python 源代码",
+    },
+    "intake_not_utf8": {
+        "en": "{name} is not valid UTF-8 (byte {pos})",
+        "zh": "{name} 不是有效的 UTF-8 编码（第 {pos} 个字节）",
+    },
+    "intake_unreadable": {
+        "en": "{name} cannot be read ({reason})",
+        "zh": "无法读取 {name}（{reason}）",
+    },
+    "intake_no_candidate": {
+        "en": "folder {name} holds no .py or .ipynb file{skipped}",
+        "zh": "文件夹 {name} 中没有 .py 或 .ipynb 文件{skipped}",
+    },
+    "intake_several": {
+        "en": "folder {name} holds several candidates ({names}); name one nn.py",
+        "zh": "文件夹 {name} 中有多个候选文件（{names}）；请将其中一个命名为 nn.py",
+    },
+    "intake_too_many_entries": {
+        "en": "folder {name} holds more than {limit} entries; submit only your code and the data it reads",
+        "zh": "文件夹 {name} 中的条目超过 {limit} 个；请只提交代码及其读取的数据",
+    },
+    "intake_skipped": {"en": "skipped {name}: {reason}", "zh": "已跳过 {name}：{reason}"},
+    "intake_more_skipped": {
+        "en": "{n} more entries were skipped",
+        "zh": "另有 {n} 个条目被跳过",
+    },
+    "intake_renamed": {
+        "en": "a file name was not valid UTF-8 (or not portable); it was read as {name}",
+        "zh": "有文件名不是有效的 UTF-8（或不可移植）；已按 {name} 读取",
+    },
+    "intake_no_siblings": {
+        "en": "only {name} was read, not the other files beside it: {reason}",
+        "zh": "只读取了 {name}，未读取其旁边的其他文件：{reason}",
+    },
+    "skip_symlink": {
+        "en": "a symbolic link (links are not followed)",
+        "zh": "符号链接（不跟随链接）",
+    },
+    "skip_special": {
+        "en": "not a regular file (a FIFO, device or socket)",
+        "zh": "不是普通文件（FIFO、设备或套接字）",
+    },
+    "skip_hard_link": {
+        "en": "a hard link to another user's file",
+        "zh": "指向其他用户文件的硬链接",
+    },
+    "skip_unreadable": {"en": "cannot be read ({reason})", "zh": "无法读取（{reason}）"},
+    "skip_duplicate": {
+        "en": "another file has the same name once decoded",
+        "zh": "解码后与另一个文件同名",
+    },
+    "skip_deep": {
+        "en": "nested more than {limit} folders deep",
+        "zh": "文件夹嵌套超过 {limit} 层",
+    },
+    "skip_dirs": {
+        "en": "more than {limit} folders are not read",
+        "zh": "超过 {limit} 个文件夹的部分不会被读取",
+    },
+    "skip_outside": {
+        "en": "outside the folder of {main}",
+        "zh": "不在 {main} 所在的文件夹中",
+    },
+    "skip_count": {
+        "en": "at most {limit} files are read",
+        "zh": "最多读取 {limit} 个文件",
+    },
+    "skip_size": {"en": "larger than {limit} MiB", "zh": "大于 {limit} MiB"},
+    "skip_total": {
+        "en": "at most {limit} MiB of files are read in all",
+        "zh": "所有文件合计最多读取 {limit} MiB",
+    },
     # -- imports the grader does not provide (autograder/imports.py) ----------------------------
     # Named from the submission's source, never from the child's text (hidden cases).
     "module_missing": {
@@ -166,10 +352,27 @@ NAMES = {
 }
 
 
+# Output names that take a plural verb in English. Chinese verbs do not agree.
+PLURAL = ("labels", "params", "weights")
+
+
+def is_plural(what: object) -> bool:
+    """Whether ``what`` is the English display name of a plural output ("the predicted labels")."""
+    return any(what == NAMES[key]["en"] for key in PLURAL)
+
+
 def msg(key: str, lang: str = "en", **fields: object) -> str:
-    """Return the message ``key`` in ``lang`` (falling back to English), formatted with ``fields``."""
+    """Return the message ``key`` in ``lang`` (falling back to English), formatted with ``fields``.
+
+    An English message whose subject ``what`` is plural uses its ``"en_plural"`` form when it has
+    one, so the verb agrees: "the gradient is incorrect", "the predicted labels are incorrect".
+    """
     table = _MESSAGES[key]
-    return table.get(lang, table["en"]).format(**fields)
+    text = table.get(lang)
+    if text is None or lang == "en":
+        plural = "en_plural" in table and is_plural(fields.get("what"))
+        text = table["en_plural"] if plural else table["en"]
+    return text.format(**fields)
 
 
 def name(key: str, lang: str = "en") -> str:

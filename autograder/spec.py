@@ -18,6 +18,9 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 
 DEFAULT_SPEC = Path(__file__).parent / "homeworks" / "backprop" / "spec.toml"
 
+#: What a part does with an answer right only to single precision (see autograder/checks.py).
+FLOAT32_POLICIES = ("accept", "reject")
+
 KNOWN_CHECKS = frozenset(
     {"array", "cost", "gradient", "cost_and_gradient", "labels", "uniform_init", "descent"}
 )
@@ -131,6 +134,7 @@ class PartSpec:
     atol: float = 1e-9
     call_group: str | None = None
     depends_on: tuple[str, ...] = ()
+    float32: str = "accept"
 
     def title_in(self, lang: str) -> str:
         return self.title.get(lang) or self.title.get("en") or self.id
@@ -193,7 +197,8 @@ def load_spec(path: str | Path | None = None) -> Spec:
 def _build_spec(raw: dict, path: Path) -> Spec:
     try:
         a = raw["assignment"]
-        parts = tuple(_build_part(p) for p in raw["parts"])
+        float32 = a.get("float32", "accept")
+        parts = tuple(_build_part(p, float32) for p in raw["parts"])
         return Spec(
             name=a["name"],
             title=dict(a.get("title", {"en": a["name"]})),
@@ -230,7 +235,7 @@ def _build_runtime(r: dict, path: Path) -> RuntimeSpec:
     return RuntimeSpec(tuple(packages), tuple(modules), dict(env))
 
 
-def _build_part(p: dict) -> PartSpec:
+def _build_part(p: dict, float32: str) -> PartSpec:
     return PartSpec(
         id=p["id"],
         function=p["function"],
@@ -245,6 +250,7 @@ def _build_part(p: dict) -> PartSpec:
         atol=float(p.get("atol", 1e-9)),
         call_group=p.get("call_group"),
         depends_on=tuple(p.get("depends_on", ())),
+        float32=p.get("float32", float32),
     )
 
 
@@ -256,6 +262,10 @@ def _validate(spec: Spec) -> None:
         if p.check not in KNOWN_CHECKS:
             raise SpecError(
                 f"part {p.id!r}: unknown check {p.check!r}; known: {sorted(KNOWN_CHECKS)}"
+            )
+        if p.float32 not in FLOAT32_POLICIES:
+            raise SpecError(
+                f"part {p.id!r}: float32 must be one of {FLOAT32_POLICIES}, got {p.float32!r}"
             )
         if p.points < 0:
             raise SpecError(f"part {p.id!r}: points must be >= 0, got {p.points}")

@@ -1,8 +1,10 @@
 """A submission on disk → the Python source the child will run.
 
-Accepted: a ``.py`` module, a Jupyter ``.ipynb`` notebook, or a folder holding exactly one of them
-(``nn.py`` / ``backprop.ipynb`` preferred). Everything else gets a :class:`SubmissionError` whose
-message says what is wrong, so a batch can record it and go on.
+Accepted: a ``.py`` module, a Jupyter ``.ipynb`` notebook, or a folder holding one of them
+(``nn.py`` / ``backprop.ipynb`` preferred, else the one defining the graded functions) beside its
+helper modules and data files. Every byte is read by :mod:`autograder.intake` (no link followed,
+regular files only, sizes capped before reading). Everything else gets a :class:`SubmissionError`
+whose message says what is wrong, so a batch can record it and go on.
 
 Notebook policy: only definitions are graded. From the code cells we keep imports, ``def`` and
 ``class`` statements, and assignments that call nothing but numpy/math and never name a function the
@@ -17,90 +19,81 @@ from __future__ import annotations
 
 import ast
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-MAX_BYTES = 5 * 1024 * 1024
-PREFERRED = ("nn.py", "backprop.ipynb", "submission.py", "submission.ipynb")
+from autograder.intake import (
+    MAX_SOURCE_BYTES,
+    PREFERRED,
+    SubmissionError,
+    display,
+    read_submission,
+)
+from autograder.messages import msg
 
+MAX_BYTES = MAX_SOURCE_BYTES
 
-class SubmissionError(ValueError):
-    """The submission cannot be turned into Python source; the message is safe to show."""
+__all__ = ["PREFERRED", "Source", "SubmissionError", "load_source", "notebook_to_source"]
 
 
 @dataclass
 class Source:
-    """Python source ready for the child, plus what the conversion noticed."""
+    """Python source ready for the child, plus what the conversion noticed.
+
+    ``files`` are a folder submission's other files (helper modules, data), keyed by safe
+    relative POSIX paths from the main file's folder; the child finds them in its working
+    directory, which is also on its ``sys.path``.
+    """
 
     code: str
     origin: Path
     kind: str  # "module" | "notebook"
     warnings: list[str] = field(default_factory=list)
+    files: dict[str, bytes] = field(default_factory=dict)
 
 
-def load_source(path: str | Path) -> Source:
-    """Read a submission into Python source.
+def load_source(
+    path: str | Path, *, functions: Iterable[str] = (), lang: str = "en", siblings: bool = False
+) -> Source:
+    """Read a submission into Python source, through the guarded reader (:mod:`autograder.intake`).
 
     Parameters
     ----------
     path : str or Path
-        A ``.py`` file, an ``.ipynb`` file, or a folder containing one.
+        A ``.py`` file, an ``.ipynb`` file, or a folder containing one (and its helpers and data).
+    functions : iterable of str
+        The graded functions; they pick the main file among several ``.py`` files of a folder.
+    lang : str
+        Language of the error messages and warnings.
+    siblings : bool
+        For a file, also take the other files of its folder (a student's self-check of ``nn.py``
+        in their homework folder); never for a folder shared by several students.
 
     Raises
     ------
     SubmissionError
-        Missing, empty, binary, non-UTF-8, too large, corrupt, or of an unsupported kind.
+        Missing, a link, not a regular file, empty, binary, non-UTF-8, too large, corrupt, or of
+        an unsupported kind.
     """
-    path = Path(path)
-    if path.is_dir():
-        path = _pick_from_folder(path)
-    if not path.is_file():
-        raise SubmissionError(f"submission not found: {path}")
-    suffix = path.suffix.lower()
-    if suffix not in (".py", ".ipynb"):
-        raise SubmissionError(
-            f"unsupported file type {suffix or '(none)'}: submit nn.py or a .ipynb"
-        )
-    text = _read_text(path)
-    if suffix == ".py":
-        return Source(text, path, "module")
+    intake = read_submission(path, functions=functions, lang=lang, siblings=siblings)
+    name = display(intake.origin.name)
+    if intake.origin.suffix.lower() not in (".py", ".ipynb"):
+        raise SubmissionError(msg("intake_unsupported", lang, suffix=display(intake.origin.suffix)))
+    text = _decode(intake.data, name, lang)
+    if intake.origin.suffix.lower() == ".py":
+        return Source(text, intake.origin, "module", list(intake.warnings), intake.files)
     code, warnings = notebook_to_source(text)
-    return Source(code, path, "notebook", warnings)
+    return Source(code, intake.origin, "notebook", intake.warnings + warnings, intake.files)
 
 
-def _pick_from_folder(folder: Path) -> Path:
-    for preferred in PREFERRED:
-        if (folder / preferred).is_file():
-            return folder / preferred
-    found = sorted(
-        p for p in folder.rglob("*") if p.suffix.lower() in (".py", ".ipynb") and p.is_file()
-    )
-    found = [p for p in found if ".ipynb_checkpoints" not in p.parts]
-    if len(found) == 1:
-        return found[0]
-    if not found:
-        raise SubmissionError(f"folder {folder.name} holds no .py or .ipynb file")
-    names = ", ".join(p.name for p in found[:5])
-    raise SubmissionError(
-        f"folder {folder.name} holds several candidates ({names}); name one nn.py"
-    )
-
-
-def _read_text(path: Path) -> str:
-    size = path.stat().st_size
-    if size == 0:
-        raise SubmissionError(f"{path.name} is empty")
-    if size > MAX_BYTES:
-        raise SubmissionError(
-            f"{path.name} is {size / 2**20:.0f} MiB; the limit is {MAX_BYTES // 2**20} MiB"
-        )
-    data = path.read_bytes()
+def _decode(data: bytes, name: str, lang: str) -> str:
     if b"\x00" in data:
-        raise SubmissionError(f"{path.name} is a binary file, not Python source")
+        raise SubmissionError(msg("intake_binary", lang, name=name))
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise SubmissionError(f"{path.name} is not valid UTF-8 (byte {exc.start})") from None
+        raise SubmissionError(msg("intake_not_utf8", lang, name=name, pos=exc.start)) from None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -110,9 +103,8 @@ def _read_text(path: Path) -> str:
 
 def notebook_to_source(text: str) -> tuple[str, list[str]]:
     """Extract the gradable definitions of a notebook's code cells, in order."""
-    kept: list[tuple[int, list[ast.stmt]]] = []
+    blocks: list[tuple[str, ast.Module]] = []
     warnings: list[str] = []
-    defined: set[str] = set()
     for number, cell in _code_cells(text):
         try:
             tree = ast.parse(strip_magics(cell))
@@ -121,17 +113,41 @@ def notebook_to_source(text: str) -> tuple[str, list[str]]:
                 f"code cell {number} has a syntax error (line {exc.lineno}) and was skipped"
             )
             continue
+        blocks.append((f"code cell {number}", tree))
+    return definitions_source(blocks), warnings
+
+
+def module_definitions(code: str) -> str | None:
+    """A module's definitions alone, by the notebook policy; ``None`` if that changes nothing.
+
+    Used when a ``.py`` submission's top-level code fails (a missing module, a missing data file,
+    a demo that runs too long): the functions the student wrote are graded without it. A module
+    that does not parse has no definitions to offer, so it stays broken.
+    """
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return None
+    kept = definitions_source([("module", tree)])
+    return None if not kept.strip() else kept
+
+
+def definitions_source(blocks: list[tuple[str, ast.Module]]) -> str:
+    """The definitions of parsed code blocks (notebook cells or a module), as runnable source."""
+    kept: list[tuple[str, list[ast.stmt]]] = []
+    defined: set[str] = set()
+    for label, tree in blocks:
         defined |= _defined_functions(tree)
         statements = [s for s in tree.body if _is_definition(s, defined)]
         if statements:
-            kept.append((number, statements))
+            kept.append((label, statements))
     used = _names_used([s for _, body in kept for s in body])
-    blocks = []
-    for number, body in kept:
+    rendered = []
+    for label, body in kept:
         body = [s for s in body if _import_needed(s, used)]
         if body:
-            blocks.append(f"# --- code cell {number} ---\n" + "\n".join(_render(s) for s in body))
-    return "\n\n".join(blocks) + "\n", warnings
+            rendered.append(f"# --- {label} ---\n" + "\n".join(_render(s) for s in body))
+    return "\n\n".join(rendered) + "\n"
 
 
 def _names_used(statements: list[ast.stmt]) -> set[str]:
@@ -214,6 +230,12 @@ def _is_definition(stmt: ast.stmt, notebook_functions: set[str]) -> bool:
         return True
     if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
         return _is_constant_like(stmt, notebook_functions)
+    if isinstance(stmt, ast.Try):
+        # ``try: from scipy.special import expit`` / ``except ImportError: expit = None``
+        inner = (
+            stmt.body + stmt.orelse + stmt.finalbody + [s for h in stmt.handlers for s in h.body]
+        )
+        return all(isinstance(s, ast.Pass) or _is_definition(s, notebook_functions) for s in inner)
     return False
 
 
@@ -250,6 +272,10 @@ def _render(stmt: ast.stmt) -> str:
     if isinstance(stmt, (ast.Import, ast.ImportFrom)) and not _is_numpy_import(stmt):
         return _tolerant(stmt, "ImportError")
     if isinstance(stmt, (ast.Assign, ast.AnnAssign)):
+        return _tolerant(stmt, "Exception")
+    if isinstance(stmt, ast.ClassDef) or getattr(stmt, "decorator_list", None):
+        # ``class Net(torch.nn.Module)`` or ``@numba.njit`` runs code of a package the grader may
+        # lack: losing that one definition must not lose the module's others.
         return _tolerant(stmt, "Exception")
     return ast.unparse(stmt)
 

@@ -2,7 +2,7 @@
 
 Usage::
 
-    python benchmarks/bench_grade.py [--repeat 15] [--json]
+    python benchmarks/bench_grade.py [--repeat 15] [--json] [--baseline-ref REF]
 
 Measured in the same run:
 
@@ -18,6 +18,12 @@ Measured in the same run:
 * ``floor``: the same cases and checks, with the student's functions exec'd in the grader's own
   process (no child, no sandbox) — the cost of the grading work itself, and the baseline the other
   rows are compared with. The grader never runs student code this way.
+
+With ``--baseline-ref REF`` (a git commit or branch, e.g. the last landed main), the same correct
+submission is also graded by the grader as it was at REF, checked out in a temporary worktree:
+``cli .py @ REF`` interleaved with the current CLI, and ``warm, zygote fork`` of both trees in
+separate processes (``warm fork (subprocess)``), so a change's cost on a clean submission is a ratio
+measured in the same run.
 
 Peak memory is the largest sum of RSS over the process tree of one ``cli`` run (grader, bwrap and
 the sandboxed worker), sampled every 5 ms with psutil. The otter-grader (≈3.0 s, ≈274 MB) and
@@ -90,7 +96,7 @@ def _tree_rss(pid: int) -> int:
     return total
 
 
-def run_cli(path: Path, sample: bool) -> tuple[float, int]:
+def run_cli(path: Path, sample: bool, tree: Path = ROOT) -> tuple[float, int]:
     cmd = [
         sys.executable,
         "-m",
@@ -103,7 +109,7 @@ def run_cli(path: Path, sample: bool) -> tuple[float, int]:
         "bench",
     ]
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, cwd=tree)
     peak = 0
     while sample and proc.poll() is None:
         peak = max(peak, _tree_rss(proc.pid))
@@ -116,6 +122,45 @@ def run_cli(path: Path, sample: bool) -> tuple[float, int]:
             f"{path.name} scored {score}, expected 100: the benchmark measures a correct run"
         )
     return elapsed, peak
+
+
+_WARM = """
+import json, sys, time
+from autograder.grading import grade_submission
+from autograder.harness.zygote import Zygote
+path, n = sys.argv[1], int(sys.argv[2])
+zygote = Zygote()
+grade_submission(path, student_id="warm", zygote=zygote)
+times = []
+for _ in range(n):
+    start = time.perf_counter()
+    report = grade_submission(path, student_id="bench", zygote=zygote)
+    times.append(time.perf_counter() - start)
+    assert report.score == 100, report.score
+zygote.close()
+print(json.dumps(times))
+"""
+
+
+def run_warm_in(tree: Path, n: int) -> list[float]:
+    """``n`` warm gradings with one zygote, by the grader of ``tree``, in a process of its own."""
+    done = subprocess.run(
+        [sys.executable, "-c", _WARM, str(CORRECT), str(n)],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def baseline_tree(ref: str, tmp: Path) -> Path:
+    """A worktree of ``ref`` (removed by the caller's cleanup of ``tmp``)."""
+    tree = tmp / "baseline"
+    subprocess.run(
+        ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(tree), ref], check=True
+    )
+    return tree
 
 
 def run_python_numpy() -> float:
@@ -164,39 +209,70 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=15)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--baseline-ref", help="also grade with the grader at this git ref, in the same run"
+    )
     args = parser.parse_args()
     spec = load_spec()
     secret, _ = resolve_secret()
     with tempfile.TemporaryDirectory() as tmp:
-        notebook = _solution_notebook(Path(tmp))
-        grade_submission(CORRECT, student_id="warm", spec=spec)  # warm caches (tier probe, imports)
-        rows: dict[str, list[float]] = {
-            "cli .py": [],
-            "cli .ipynb": [],
-            "python + numpy": [],
-            "warm, zygote fork": [],
-            "warm, fresh worker": [],
-            "floor": [],
-        }
-        zygote = Zygote()
-        grade_submission(CORRECT, student_id="warm", spec=spec, zygote=zygote)
-        peaks: list[int] = []
-        for i in range(args.repeat):  # interleaved, so load on this shared machine hits all alike
-            t, peak = run_cli(CORRECT, sample=i < 5)
-            rows["cli .py"].append(t)
-            if peak:
-                peaks.append(peak)
-            rows["cli .ipynb"].append(run_cli(notebook, sample=False)[0])
-            rows["python + numpy"].append(run_python_numpy())
-            start = time.perf_counter()
-            report = grade_submission(CORRECT, student_id="bench", spec=spec, zygote=zygote)
-            rows["warm, zygote fork"].append(time.perf_counter() - start)
-            assert report.score == 100, report.score
-            start = time.perf_counter()
-            report = grade_submission(CORRECT, student_id="bench", spec=spec)
-            rows["warm, fresh worker"].append(time.perf_counter() - start)
-            assert report.score == 100, report.score
-            rows["floor"].append(run_floor(spec, secret))
+        base = baseline_tree(args.baseline_ref, Path(tmp)) if args.baseline_ref else None
+        try:
+            rows, peaks, report = _measure(args, spec, secret, Path(tmp), base)
+        finally:
+            if base is not None:
+                subprocess.run(["git", "-C", str(ROOT), "worktree", "remove", "--force", str(base)])
+    _print(args, rows, peaks, report)
+
+
+def _measure(args, spec, secret, tmp: Path, base: Path | None):
+    """Every row, interleaved; the baseline's rows too when ``base`` is given."""
+    notebook = _solution_notebook(tmp)
+    grade_submission(CORRECT, student_id="warm", spec=spec)  # warm caches (tier probe, imports)
+    rows: dict[str, list[float]] = {
+        "cli .py": [],
+        "cli .ipynb": [],
+        "python + numpy": [],
+        "warm, zygote fork": [],
+        "warm, fresh worker": [],
+        "floor": [],
+    }
+    if base is not None:
+        for key in (
+            "cli .py @ baseline",
+            "warm fork (subprocess)",
+            "warm fork (subprocess) @ baseline",
+        ):
+            rows[key] = []
+    zygote = Zygote()
+    grade_submission(CORRECT, student_id="warm", spec=spec, zygote=zygote)
+    peaks: list[int] = []
+    for i in range(args.repeat):  # interleaved, so load on this shared machine hits all alike
+        t, peak = run_cli(CORRECT, sample=i < 5)
+        rows["cli .py"].append(t)
+        if peak:
+            peaks.append(peak)
+        rows["cli .ipynb"].append(run_cli(notebook, sample=False)[0])
+        rows["python + numpy"].append(run_python_numpy())
+        start = time.perf_counter()
+        report = grade_submission(CORRECT, student_id="bench", spec=spec, zygote=zygote)
+        rows["warm, zygote fork"].append(time.perf_counter() - start)
+        assert report.score == 100, report.score
+        start = time.perf_counter()
+        report = grade_submission(CORRECT, student_id="bench", spec=spec)
+        rows["warm, fresh worker"].append(time.perf_counter() - start)
+        assert report.score == 100, report.score
+        rows["floor"].append(run_floor(spec, secret))
+        if base is not None:
+            rows["cli .py @ baseline"].append(run_cli(CORRECT, False, base)[0])
+    if base is not None:
+        for _ in range(3):  # alternate blocks: both trees see the same load
+            rows["warm fork (subprocess)"] += run_warm_in(ROOT, args.repeat)
+            rows["warm fork (subprocess) @ baseline"] += run_warm_in(base, args.repeat)
+    return rows, peaks, report
+
+
+def _print(args, rows, peaks, report) -> None:
     floor = median(rows["floor"])
     result = {
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}",
@@ -209,6 +285,16 @@ def main() -> None:
         "speedup_vs_nbgrader": round(NBGRADER_S / median(rows["cli .py"]), 1),
         "peak_tree_rss_mb": round(max(peaks) / 2**20, 1) if peaks else None,
     }
+    if args.baseline_ref:
+        result["baseline_ref"] = args.baseline_ref
+        result["ratio_to_baseline"] = {
+            "cli .py": round(median(rows["cli .py"]) / median(rows["cli .py @ baseline"]), 3),
+            "warm fork": round(
+                median(rows["warm fork (subprocess)"])
+                / median(rows["warm fork (subprocess) @ baseline"]),
+                3,
+            ),
+        }
     if args.json:
         print(json.dumps(result, indent=2))
         return
@@ -220,6 +306,8 @@ def main() -> None:
             f"| {k} | {result['median_s'][k] * 1000:.0f} ms | {result['min_s'][k] * 1000:.0f} ms | {result['ratio_to_floor'][k]}× |"
         )
     print(f"\npeak tree RSS (cli .py): {result['peak_tree_rss_mb']} MB")
+    if args.baseline_ref:
+        print(f"against {args.baseline_ref}, same run: {result['ratio_to_baseline']}")
     print(
         f"otter-grader ≈{OTTER_S} s → {result['speedup_vs_otter']}× faster; nbgrader ≈{NBGRADER_S} s → {result['speedup_vs_nbgrader']}× faster"
     )

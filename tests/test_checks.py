@@ -127,3 +127,113 @@ def test_descent_checks_history_length():
     ref = (VEC, np.arange(5.0))
     out = check_descent("r", ref, (VEC, np.arange(6.0)), **TOL)
     assert out.fraction == pytest.approx(0.5) and out.category == "wrong_shape"
+
+
+# ---------------------------------------------------------------------------------------------
+# Single precision: an answer made of float32 numbers, right to float32 precision
+# ---------------------------------------------------------------------------------------------
+
+SIGMOID_REF = 1 / (1 + np.exp(-np.linspace(-8, 8, 40).reshape(5, 8)))
+F32 = SIGMOID_REF.astype(np.float32).astype(np.float64)  # what a float32 student sends back
+
+
+def _run(data, policy=None, ref=SIGMOID_REF, check="array"):
+    from autograder.checks import run_check
+
+    # tighter than float32 rounding (6e-8), as a sum over thousands of terms would need
+    tolerance = {"rtol": 1e-9, "atol": 1e-12} | ({} if policy is None else {"float32": policy})
+    return run_check(check, ref, data, tolerance=tolerance)
+
+
+@pytest.mark.parametrize(
+    "data, policy, passed, category, says",
+    [
+        (F32, "accept", True, "passed", "float32 precision, which this part accepts"),
+        (F32, "reject", False, "float32", "only to float32 precision; compute in float64"),
+        (F32, None, False, "float32", "only to float32 precision"),  # reject unless the spec says
+        # float32 numbers, but wrong beyond single precision: a plain failure with a hint
+        (
+            (F32 * 1.001).astype(np.float32).astype(float),
+            "accept",
+            False,
+            "wrong_value",
+            "are float32 numbers",
+        ),
+        # float64 numbers off by 1e-6: not single precision, so no excuse and no hint
+        (SIGMOID_REF * (1 + 1e-6), "accept", False, "wrong_value", "max abs error"),
+    ],
+)
+def test_float32_answers_follow_the_part_policy(data, policy, passed, category, says):
+    outcome = _run(data, policy)
+    assert (outcome.passed, outcome.category) == (passed, category)
+    assert says in (outcome.note or "") + outcome.public_message
+
+
+def test_a_float32_pass_says_so_in_its_note_and_not_elsewhere():
+    outcome = _run(F32, "accept")
+    assert outcome.note and "float64" in outcome.note
+    assert outcome.public_message == outcome.hidden_message == "passed"
+
+
+def test_small_integers_are_not_taken_for_float32_answers():
+    ref = np.array([0.0, 1.0, 2.0 + 1e-5])
+    assert _run(np.array([0.0, 1.0, 2.0]), "accept", ref=ref).category == "wrong_value"
+
+
+def test_float32_excuses_a_pair_only_when_nothing_else_is_wrong():
+    J, grad = 0.7, np.linspace(-1, 1, 12) / 3
+    grad32 = grad.astype(np.float32).astype(float)
+    ok = _run((np.array(J), grad32), "accept", ref=(J, grad), check="cost_and_gradient")
+    assert ok.passed and ok.note
+    both = _run((np.array(J + 0.1), grad32), "accept", ref=(J, grad), check="cost_and_gradient")
+    assert not both.passed and both.category == "wrong_value"
+
+
+# English verbs agree with the output's name; the label check counts wrong labels.
+GRAMMAR = [
+    (
+        lambda: check_labels("the predicted labels", np.arange(3), np.arange(3) + 1),
+        "public",
+        "the predicted labels are incorrect: expected [0 1 2], got [1 2 3] (3 of 3 wrong)",
+    ),
+    (
+        lambda: check_labels("the predicted labels", np.arange(3), np.arange(3) + 1),
+        "hidden",
+        "the predicted labels are incorrect",
+    ),
+    (
+        lambda: check_labels("the predicted labels", np.arange(3), np.zeros(4)),
+        "hidden",
+        "the predicted labels have the wrong shape",
+    ),
+    (
+        lambda: check_descent("r", (VEC, np.arange(2.0)), (VEC * 0, np.arange(2.0)), **TOL),
+        "hidden",
+        "the final parameters are incorrect",
+    ),
+    (
+        lambda: check_descent("r", (VEC, np.arange(2.0)), (VEC * np.nan, np.arange(2.0)), **TOL),
+        "hidden",
+        "the final parameters contain NaN or inf",
+    ),
+    (
+        lambda: check_cost_and_gradient("r", (1.5, VEC), (1.5, VEC * 2), **TOL),
+        "hidden",
+        "the gradient is incorrect",
+    ),
+    (
+        lambda: check_cost_and_gradient("r", (1.5, VEC), (1.5, VEC[:2]), **TOL),
+        "hidden",
+        "the gradient has the wrong shape",
+    ),
+    (
+        lambda: check_labels("预测标签", np.arange(3), np.arange(3) + 1, lang="zh"),
+        "public",
+        "预测标签不正确：期望 [0 1 2]，实际得到 [1 2 3]（3 个中有 3 个错误）",
+    ),
+]
+
+
+@pytest.mark.parametrize("make, visibility, text", GRAMMAR, ids=[g[2][:40] for g in GRAMMAR])
+def test_messages_read_as_sentences(make, visibility, text):
+    assert make().message(visibility == "hidden") == text

@@ -90,6 +90,32 @@ def test_check_runs_only_public_cases():
     assert "[public]" in done.stdout and "[hidden]" not in done.stdout
 
 
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_check_tier_local_runs_the_public_cases_as_a_plain_process(lang):
+    from autograder.messages import msg
+
+    done = bpgrade("check", str(CORRECT), "--tier", "local", "--lang", lang)
+    assert done.returncode == 0, done.stderr
+    assert (
+        msg("text_title", lang, submission=CORRECT, student="self-check", tier="local")
+        in done.stdout
+    )
+    assert "100.00/100" in done.stdout
+    hidden = msg("visibility_hidden", lang)
+    assert done.stdout.count(msg("local_tier", lang)) == 1 and f"[{hidden}]" not in done.stdout
+
+
+def test_grade_offers_no_local_tier():
+    done = bpgrade("grade", str(CORRECT), "--tier", "local")
+    assert done.returncode == 2 and "invalid choice: 'local'" in done.stderr
+
+
+def test_no_zygote_is_booted_for_tier_local():
+    from autograder.commands.common import boot_zygote
+
+    assert boot_zygote("local") is None
+
+
 def test_demo_grades_the_bundled_examples_and_names_their_mistakes():
     done = bpgrade("demo")
     assert done.returncode == 0, done.stderr

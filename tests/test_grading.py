@@ -183,3 +183,70 @@ def test_feedback_language(tmp_path, lang, fragment, hidden_label):
     cases = _part(_grade(tmp_path, _with(CORRECT, "sigmoid", body), lang=lang), "sigmoid").cases
     assert all(fragment in c.message for c in cases)
     assert all(c.label.startswith(hidden_label) for c in cases if c.visibility == HIDDEN)
+
+
+# ---------------------------------------------------------------------------------------------
+# Feedback rough edges (issue 12)
+# ---------------------------------------------------------------------------------------------
+
+# A correct one-hot Y, with a typo in the cost: (1 - Y) log(h) for (1 - Y) log(1 - h). On student-5's
+# single-example case (m = 1, label 1) that J equals the one of labels used directly as targets.
+TYPO = CORRECT.replace("(1 - Y) * np.log(1 - h)", "(1 - Y) * np.log(h)")
+
+
+def test_a_mistake_matching_one_case_by_coincidence_is_not_named(tmp_path):
+    assert TYPO != CORRECT
+    part = _part(_grade(tmp_path, TYPO, student_id="student-5"), "nnCost")
+    single = next(c for c in part.cases if "m = 1" in c.label)
+    assert "labels_not_one_hot" in single.misconceptions  # the coincidence is there...
+    assert part.misconceptions == []  # ...but it explains no other failing case
+    assert not [c.message for c in part.cases if "known mistake" in c.message]
+
+
+def test_a_case_message_names_the_mistake_its_part_names(tmp_path):
+    body = "def sigmoidGradient(z):\n    return z * (1 - z)"
+    part = _part(_grade(tmp_path, _with(CORRECT, "sigmoidGradient", body)), "sigmoidGradient")
+    assert part.misconceptions == ["sigmoid_gradient_z"]
+    failed = [c for c in part.cases if not c.passed]
+    assert failed and all("known mistake: g'(z) computed as z(1 - z)" in c.message for c in failed)
+
+
+# computeNumericalGradient's J may return (cost, grad), as nnCostFunction does in gradient
+# checking (ex4 keeps J's first output): the cases call it both ways.
+NUMGRAD_SUBTRACTS_J = """
+def computeNumericalGradient(J, theta, e=1e-4):
+    theta = np.asarray(theta, dtype=float)
+    numgrad = np.zeros_like(theta)
+    for p in range(theta.size):
+        step = np.zeros_like(theta)
+        step[p] = e
+        numgrad[p] = (J(theta + step) - J(theta - step)) / (2 * e)
+    return numgrad
+"""
+
+
+@pytest.mark.parametrize(
+    "body, score, failures",
+    [(None, 5.0, set()), (NUMGRAD_SUBTRACTS_J, 2.5, {"exception"})],
+    ids=["keeps the cost of a tuple", "subtracts tuples"],
+)
+def test_numerical_gradient_is_graded_with_J_returning_cost_and_grad(
+    tmp_path, body, score, failures
+):
+    source = CORRECT if body is None else _with(CORRECT, "computeNumericalGradient", body)
+    part = _part(_grade(tmp_path, source), "computeNumericalGradient")
+    public = [c for c in part.cases if c.visibility == "public"]
+    assert any("J returns (cost, grad)" in c.label for c in public)
+    assert part.score == score
+    assert {c.category for c in part.cases if not c.passed} == failures
+
+
+def test_partial_credit_is_stated_on_each_case(tmp_path):
+    body = (
+        "def nnCostFunctionDeep(nn_params, layer_sizes, X, y, lambda_=0.0):\n"
+        "    J, grad = _cost_grad(nn_params, layer_sizes, X, y, lambda_, 'ce')\n"
+        "    return J + 1.0, grad"
+    )
+    part = _part(_grade(tmp_path, _with(CORRECT, "nnCostFunctionDeep", body)), "nnCostFunctionDeep")
+    assert not any(c.passed for c in part.cases) and part.score == pytest.approx(0.6 * 15)
+    assert all("(partial credit: 60% of this case's points)" in c.message for c in part.cases)

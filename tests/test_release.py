@@ -17,6 +17,7 @@ import argparse
 import ast
 import importlib.util
 import io
+import os
 import re
 import sys
 import tokenize
@@ -27,6 +28,7 @@ import nbformat
 import numpy as np
 import pytest
 
+import autograder
 import bpnet_ref as ref
 from autograder.release import (
     LANGS,
@@ -41,6 +43,7 @@ from autograder.release import (
 from autograder.release.source import parse_source, read_source
 
 HOMEWORK, SPEC = load_homework("backprop")
+ROOT = Path(autograder.__file__).resolve().parents[1]
 PART_IDS = [p.id for p in SPEC.parts]
 FUNCTIONS = sorted({p.function for p in SPEC.parts})
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -138,6 +141,26 @@ def test_handout_is_in_its_language(student_files, lang):
         assert not any(with_cjk)
         assert not CJK.search(student_files["en/README.md"])
     assert nb.metadata["backprop"] == {"homework": "backprop", "lang": lang, "variant": "student"}
+
+
+# Slide-deck cross-references and English asides copied from the lecture: they mean nothing in a
+# notebook ("see the next page") or are half-translated.
+SLIDE_LEFTOVERS = [
+    ("zh", "求导见下一页"),
+    ("zh", "求导见下下页"),
+    ("zh", "下一页"),
+    ("zh", "（add "),
+    ("zh", "(add $a_0"),
+    ("en", "next page"),
+    ("en", "next slide"),
+]
+
+
+@pytest.mark.parametrize("lang, phrase", SLIDE_LEFTOVERS)
+def test_handout_has_no_slide_leftovers(student_files, lang, phrase):
+    nb = nbformat.reads(student_files[f"{lang}/backprop.ipynb"], as_version=4)
+    text = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    assert phrase not in text
 
 
 @pytest.mark.parametrize("lang", LANGS)
@@ -623,6 +646,10 @@ def executed_notebook(request, tmp_path_factory, student_files, solution_files):
     nb = _filled_notebook(student_files, solution_files, lang)
     mp = pytest.MonkeyPatch()
     mp.setenv("BPGRADE_FAST", "1")  # short training loops; the kernel inherits the environment
+    # check("part") in the kernel must grade with the autograder under test, not an installed one.
+    mp.setenv(
+        "PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+    )
     try:
         nbclient.NotebookClient(
             nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
@@ -657,6 +684,40 @@ def test_filled_notebook_runs_without_errors(executed_notebook):
         if "image/png" in o.get("data", {})
     ]
     assert len(images) >= 2  # the digits and the learning curves
+
+
+def _check_cell_outputs(nb) -> dict[str, str]:
+    """What each ``check("part")`` cell printed, by part."""
+    return {
+        c.metadata["backprop"]["part"]: "".join(
+            o.get("text", "") for o in c.outputs if o.output_type == "stream"
+        )
+        for c in nb.cells
+        if c.metadata["backprop"].get("role") == "check"
+    }
+
+
+_ROW = re.compile(r"^([✓✗]) (\w+)\s+(\d+\.\d\d)/(\S+)\s+(\d+)/(\d+)$", re.M)
+_TOTAL_WORD = {"en": "TOTAL", "zh": "总分"}
+_HIDDEN_NOTE = {"en": "The final grade also uses hidden cases.", "zh": "最终成绩还会使用隐藏用例。"}
+
+
+@pytest.mark.parametrize("part", PART_IDS)
+def test_each_check_cell_passes_its_part_with_full_public_marks(executed_notebook, part):
+    """check("part") grades the kernel's functions on that part's public cases only: one row,
+    passed, every case passed, the part's full points, and the TOTAL equal to them."""
+    lang, nb, _ = executed_notebook
+    text = _check_cell_outputs(nb)[part]
+    points = SPEC.part(part).points
+    rows = _ROW.findall(text)
+    assert len(rows) == 1, text
+    mark, name, score, max_score, passed, cases = rows[0]
+    assert (mark, name, score, max_score) == ("✓", part, f"{points:.2f}", f"{points:g}"), text
+    assert passed == cases and int(cases) >= 1, text
+    total = re.search(rf"^\s+{_TOTAL_WORD[lang]}\s+(\S+)/(\S+)$", text, re.M)
+    assert total and total.groups() == (f"{points:.2f}", f"{points:g}"), text
+    assert not re.search(r"^error:", text, re.M), text  # the module loaded
+    assert text.rstrip().endswith(_HIDDEN_NOTE[lang]), text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -704,8 +765,14 @@ def test_check_script_prints_a_table_for_the_stubs(tmp_path, student_files):
 
     for rel in ("en/nn.py", "en/check.py"):
         (tmp_path / Path(rel).name).write_text(student_files[rel], encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}  # the autograder under test, not an installed one
     done = subprocess.run(
-        [sys.executable, "check.py"], cwd=tmp_path, capture_output=True, text=True, timeout=120
+        [sys.executable, "check.py"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
     assert "0.00/100" in done.stdout and "not implemented" in done.stdout

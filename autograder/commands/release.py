@@ -4,6 +4,8 @@ bpgrade release                          # all languages -> assignments/backprop
 bpgrade release --lang zh                # only assignments/backprop/zh/
 bpgrade release --check                  # exit 1 if the committed release is out of date
 bpgrade release --solution --out DIR     # the instructor's version (solutions kept)
+bpgrade release --install "pip install https://course.example.edu/bpgrade-0.1.0-py3-none-any.whl"
+                                         # the handout tells students this install line
 """
 
 from __future__ import annotations
@@ -53,6 +55,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         help="keep the solutions (instructor version); needs --out",
     )
     parser.add_argument(
+        "--install",
+        metavar="LINE",
+        help="the command that installs the self-check for students (a wheel, a git URL or a "
+        "course index); written into the handout and check.py",
+    )
+    parser.add_argument(
         "--check", action="store_true", help="write nothing; exit 1 if the release on disk differs"
     )
     parser.set_defaults(func=run)
@@ -69,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         homework, spec = load_homework(args.homework, args.root)
         source = args.source or homework.source
-        files = build_release(source, spec, langs, solution=args.solution)
+        files = build_release(source, spec, langs, solution=args.solution, install=args.install)
     except (OSError, SpecError, SourceError, MarkerError, HandoutError) as exc:
         print(f"bpgrade release: {exc}", file=sys.stderr)
         return 2

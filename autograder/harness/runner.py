@@ -5,38 +5,33 @@ The parent never trusts the child. Every pipe operation has a deadline (non-bloc
 never parsed, every response is checked against the request it answers (random id, structure,
 dtype, shape, size), and a crash, timeout or protocol violation kills every process of the slot;
 the next call starts a fresh worker and reloads the module. A total wall-clock budget bounds the
-whole submission.
+whole submission. Requests, reply validation and the budget are :class:`WorkerClient`'s
+(``client.py``, shared with the self-check's local runner); this module is the process side.
 """
 
 from __future__ import annotations
 
-import builtins
 import fcntl
 import functools
 import math
 import os
-import re
-import secrets
 import select
 import signal
 import subprocess
-import sys
 import time
 import weakref
-from dataclasses import dataclass
 from typing import Any, NoReturn
 
-import numpy as np
-
-from .protocol import (
-    CallableSpec,
-    Caps,
-    ProtocolError,
-    encode_frame,
-    encode_tree,
-    read_frame,
-    read_npy,
+from .client import (
+    SUBSTITUTES,
+    CallOutcome,
+    WorkerClient,
+    _Crash,
+    _module_name,
+    _StartFailed,
+    _Timeout,
 )
+from .protocol import CallableSpec, Caps, ProtocolError, read_frame
 from .sandbox import (
     Limits,
     Sandbox,
@@ -52,108 +47,14 @@ __all__ = [
     "CallOutcome",
     "CallableSpec",
     "Limits",
+    "SUBSTITUTES",
     "SandboxError",
     "SandboxedSubmission",
 ]
 
-STATUSES = frozenset(
-    {
-        "ok",
-        "exception",
-        "timeout",
-        "crash",
-        "missing_function",
-        "not_callable",
-        "bad_result",
-        "protocol_error",
-        "budget_exhausted",
-        "load_failed",
-    }
-)
-_CALL_REPLIES = frozenset(
-    {"ok", "exception", "missing_function", "not_callable", "bad_result", "load_failed"}
-)
-_LOAD_REPLIES = frozenset({"ok", "exception"})
-SUBSTITUTES = frozenset({"sigmoid", "sigmoidGradient"})
-MAX_OUTPUTS = 16
-MAX_MESSAGE = 500
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
 _POLL_IN = select.POLLIN | select.POLLPRI
 _POLL_END = select.POLLHUP | select.POLLERR | select.POLLNVAL
-
-
-@dataclass
-class CallOutcome:
-    """What happened when the parent asked the child to do something.
-
-    Parameters
-    ----------
-    status : str
-        One of :data:`STATUSES`.
-    value : object
-        For ``"ok"`` calls: a float64 ``np.ndarray`` (``n_outputs == 1``) or a tuple of them.
-    error_type : str or None
-        Built-in exception name (``"exception"``), a sanitized type name (``"bad_result"``,
-        ``"not_callable"``) or a harness reason.
-    error_message : str or None
-        The student's own text (capped) or a harness message; show it only for public cases.
-    elapsed : float
-        Seconds inside the student's function (child clock, clamped to the parent's wall time).
-    wall : float
-        Seconds the parent waited for the whole exchange, on its own clock: the child cannot
-        forge it, so time limits that decide a grade (finite-difference detection) use it.
-    """
-
-    status: str
-    value: object = None
-    error_type: str | None = None
-    error_message: str | None = None
-    elapsed: float = 0.0
-    wall: float = 0.0
-
-
-class _Timeout(Exception):
-    pass
-
-
-class _Crash(Exception):
-    pass
-
-
-class _StartFailed(Exception):
-    pass
-
-
-def _safe_exception_name(name: object) -> str:
-    """Only names of real built-in exceptions cross; anything else could smuggle data."""
-    if isinstance(name, str) and _IDENT.fullmatch(name):
-        obj = getattr(builtins, name, None)
-        if isinstance(obj, type) and issubclass(obj, BaseException):
-            return name
-    return "Exception"
-
-
-def _safe_type_name(name: object) -> str:
-    """A built-in or numpy type name, else ``"object"`` (student class names are data)."""
-    if isinstance(name, str):
-        head = name.split(" ", 1)[0]
-        if _IDENT.fullmatch(head):
-            for namespace in (builtins, np):
-                if isinstance(getattr(namespace, head, None), type):
-                    return head
-    return "object"
-
-
-def _text(value: object, limit: int = MAX_MESSAGE) -> str | None:
-    return value[:limit] if isinstance(value, str) else None
-
-
-def _module_name(filename: str) -> str:
-    """The student's module name: the file's stem unless it would shadow a real module."""
-    stem = filename[:-3] if filename.endswith(".py") else ""
-    reserved = set(getattr(sys, "stdlib_module_names", ())) | {"numpy", "submission", "worker"}
-    return stem if stem.isidentifier() and stem not in reserved else "nn"
 
 
 class _Child:
@@ -278,7 +179,7 @@ class _Child:
                 pass
 
 
-class SandboxedSubmission:
+class SandboxedSubmission(WorkerClient):
     """A student's module loaded in a sandboxed child process (context manager).
 
     Parameters
@@ -288,6 +189,11 @@ class SandboxedSubmission:
     filename : str
         Module file name; the module is importable in the child as its stem and as
         ``submission``.
+    files : dict of str to bytes, optional
+        The submission's other files (helper modules, data), keyed by safe relative POSIX paths.
+        The worker runs in a fresh working folder holding them (read-only, first on ``sys.path``);
+        files the student writes go to an in-memory scratch space there (``Limits.fsize_bytes``),
+        which dies with the worker.
     tier : str
         ``"auto"``, ``"bwrap"``, ``"seccomp"`` or ``"rlimits"``.
     limits : Limits
@@ -320,6 +226,7 @@ class SandboxedSubmission:
         source: str,
         *,
         filename: str = "nn.py",
+        files: dict[str, bytes] | None = None,
         tier: str = "auto",
         limits: Limits | None = None,
         sandbox: Sandbox | None = None,
@@ -334,6 +241,7 @@ class SandboxedSubmission:
         self.filename = os.path.basename(filename) or "nn.py"
         self.module_name = _module_name(self.filename)
         self._source = source
+        self._files = dict(files or {})
         self.restarts = 0
         self.starts = 0
         self.layers: dict[str, str] = {}
@@ -358,7 +266,7 @@ class SandboxedSubmission:
             return
         self._slot = acquire_slot() if os.geteuid() == 0 else None
         try:
-            self._stage = self.sandbox.make_stage(source, self.filename, self._slot)
+            self._stage = self.sandbox.make_stage(source, self.filename, self._slot, self._files)
         except BaseException:
             if self._slot is not None:
                 self._slot.release()
@@ -368,12 +276,6 @@ class SandboxedSubmission:
         )
 
     # ------------------------------------------------------------------ context manager
-
-    def __enter__(self) -> SandboxedSubmission:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def close(self) -> None:
         """Kill every process of the submission, delete its files and stage, free the slot."""
@@ -400,88 +302,6 @@ class SandboxedSubmission:
 
     # ------------------------------------------------------------------ public API
 
-    @property
-    def stderr(self) -> str:
-        """What the student printed (capped). Never show it for hidden cases."""
-        return self._stderr.decode("utf-8", "replace")
-
-    @property
-    def stderr_total(self) -> int:
-        """Bytes the student printed in all, including the discarded part."""
-        return self._stderr_total
-
-    @property
-    def budget_left(self) -> float:
-        """Seconds left in the submission's total budget."""
-        return max(0.0, self.limits.total_budget - self._spent)
-
-    def load(self) -> CallOutcome:
-        """Execute the student's module (once; the outcome is cached).
-
-        Returns
-        -------
-        CallOutcome
-            Status ``ok``, ``exception``, ``timeout``, ``crash``, ``protocol_error`` or
-            ``budget_exhausted``.
-        """
-        self._check_open()
-        if self._load_outcome is None:
-            self._load_outcome = self._load_in_child()
-        return self._load_outcome
-
-    def call(
-        self,
-        function: str,
-        args: list[Any],
-        kwargs: dict[str, Any],
-        *,
-        n_outputs: int = 1,
-        timeout: float,
-        substitute: dict[str, str] | None = None,
-    ) -> CallOutcome:
-        """Call ``function(*args, **kwargs)`` in the child.
-
-        Parameters
-        ----------
-        function : str
-            Name of a global of the student's module.
-        args, kwargs
-            Arrays, scalars, strings, None, lists/tuples of those, :class:`CallableSpec`.
-        n_outputs : int
-            1: the return value becomes one float64 array; k > 1: a k-tuple of arrays.
-        timeout : float
-            Wall seconds for this call (capped by the remaining budget).
-        substitute : dict, optional
-            ``{student_global: helper}`` with helper ``"sigmoid"`` or ``"sigmoidGradient"``.
-
-        Returns
-        -------
-        CallOutcome
-        """
-        self._check_open()
-        request = self._call_request(function, args, kwargs, n_outputs, substitute)
-        if self.budget_left <= 0:
-            return CallOutcome(
-                "budget_exhausted", error_type="budget_exhausted", error_message="time budget spent"
-            )
-        loaded = self.load()
-        if loaded.status != "ok":
-            return self._load_failed(loaded)
-        if self._child is not None and self._child.has_stray_output():
-            # Leftovers of an earlier call (forked copies, forged frames): that worker is spoiled,
-            # but the damage must not be charged to this call.
-            self._kill_child()
-        if not self._loaded_in_child:
-            reloaded = self._load_in_child()
-            if reloaded.status != "ok":
-                return (
-                    reloaded
-                    if reloaded.status == "budget_exhausted"
-                    else self._load_failed(reloaded)
-                )
-        header, blobs = request
-        return self._exchange(header, blobs, timeout, n_outputs)
-
     def ping(self, timeout: float = 5.0) -> bool:
         """True if a live worker answers (starting one if needed)."""
         self._check_open()
@@ -493,58 +313,6 @@ class SandboxedSubmission:
         return outcome.status == "ok"
 
     # ------------------------------------------------------------------ internals
-
-    def _check_open(self) -> None:
-        if self._closed:
-            raise RuntimeError("SandboxedSubmission is closed")
-
-    def _call_request(
-        self,
-        function: str,
-        args: Any,
-        kwargs: Any,
-        n_outputs: int,
-        substitute: dict[str, str] | None,
-    ) -> tuple[dict[str, Any], list[bytes]]:
-        if not isinstance(function, str) or not _IDENT.fullmatch(function):
-            raise ValueError(f"invalid function name {function!r}")
-        if not isinstance(n_outputs, int) or not 1 <= n_outputs <= MAX_OUTPUTS:
-            raise ValueError(f"n_outputs must be 1..{MAX_OUTPUTS}")
-        substitute = dict(substitute or {})
-        for target, helper in substitute.items():
-            if not _IDENT.fullmatch(str(target)) or helper not in SUBSTITUTES:
-                raise ValueError(f"invalid substitute {target!r} -> {helper!r}")
-        blobs: list[bytes] = []
-        args_node, _ = encode_tree(list(args), blobs)
-        kwargs_node, _ = encode_tree(dict(kwargs), blobs)
-        header = {
-            "op": "call",
-            "function": function,
-            "args": args_node,
-            "kwargs": kwargs_node,
-            "n_outputs": n_outputs,
-            "substitute": substitute,
-        }
-        return header, blobs
-
-    @staticmethod
-    def _load_failed(loaded: CallOutcome) -> CallOutcome:
-        return CallOutcome(
-            "load_failed",
-            error_type=loaded.error_type or loaded.status,
-            error_message=loaded.error_message,
-        )
-
-    def _sink(self, chunk: bytes) -> None:
-        self._stderr_total += len(chunk)
-        room = self.limits.max_stderr_bytes - len(self._stderr)
-        if room > 0:
-            self._stderr += chunk[:room]
-
-    def _deadline(self, timeout: float) -> tuple[float, bool]:
-        """Absolute deadline for an operation and whether the budget (not the timeout) sets it."""
-        left = self.budget_left
-        return time.monotonic() + min(timeout, left), left < timeout
 
     def start(self) -> None:
         """Spawn the worker now, without waiting for it to be ready.
@@ -562,7 +330,7 @@ class SandboxedSubmission:
         self.starts += 1
         self._spawned_at = time.monotonic()
         if self._zygote is not None:
-            pipes = self._zygote.fork(self._source, self.filename)
+            pipes = self._zygote.fork(self._source, self.filename, self._files)
             self._child = _Child(pipes, self._sink)
         else:
             proc = self.sandbox.spawn(self._stage, self.limits, self._slot)
@@ -633,111 +401,12 @@ class SandboxedSubmission:
             "path": source_path,
             "module": self.module_name,
             "filename": self.filename,
+            "workdir": self._stage.workdir_inside(self.tier),
+            "scratch_bytes": self.limits.fsize_bytes,
         }
         outcome = self._exchange(header, [], self.limits.load_timeout, 0)
         self._loaded_in_child = outcome.status == "ok"
         return outcome
-
-    def _exchange(
-        self, header: dict[str, Any], blobs: list[bytes], timeout: float, n_outputs: int
-    ) -> CallOutcome:
-        """Send one request and validate its reply; kill the worker on anything abnormal."""
-        if self.budget_left <= 0:
-            return CallOutcome(
-                "budget_exhausted", error_type="budget_exhausted", error_message="time budget spent"
-            )
-        self._ensure_child()
-        child = self._child
-        assert child is not None
-        request_id = secrets.token_hex(16)
-        frame = encode_frame({**header, "id": request_id}, blobs)
-        deadline, by_budget = self._deadline(timeout)
-        started = time.monotonic()
-        try:
-            child.send(frame, deadline)
-            caps = Caps(
-                max_blobs=n_outputs,
-                max_total_bytes=self.limits.max_result_bytes + n_outputs * 4096,
-                max_elements=self.limits.max_result_bytes // 8,
-            )
-            reply, raw = child.recv(deadline, caps)
-            outcome = self._validate(header["op"], reply, raw, request_id, n_outputs)
-        except _Timeout:
-            self._kill_child()
-            if by_budget:
-                outcome = CallOutcome(
-                    "budget_exhausted",
-                    error_type="budget_exhausted",
-                    error_message="time budget spent",
-                )
-            else:
-                outcome = CallOutcome(
-                    "timeout", error_type="timeout", error_message=f"no answer within {timeout:g} s"
-                )
-        except _Crash:
-            outcome = CallOutcome("crash", error_type="crash", error_message=self._crash_message())
-        except ProtocolError as exc:
-            self._kill_child()
-            outcome = CallOutcome(
-                "protocol_error", error_type="protocol_error", error_message=str(exc)[:200]
-            )
-        wall = time.monotonic() - started
-        self._spent += wall
-        if outcome.status in ("timeout", "budget_exhausted"):
-            outcome.elapsed = wall
-        outcome.elapsed = min(max(outcome.elapsed, 0.0), wall)
-        outcome.wall = wall
-        return outcome
-
-    def _validate(
-        self, op: str, reply: dict[str, Any], raw: list[bytearray], request_id: str, n_outputs: int
-    ) -> CallOutcome:
-        """Check a reply's id, status and structure; parse its arrays with the strict reader."""
-        if reply.get("id") != request_id:
-            raise ProtocolError("reply does not answer this request")
-        status = reply.get("status")
-        allowed = {"load": _LOAD_REPLIES, "call": _CALL_REPLIES}.get(op, {"ok"})
-        if status not in allowed:
-            raise ProtocolError("unexpected status")
-        elapsed = reply.get("elapsed", 0.0)
-        elapsed = (
-            float(elapsed)
-            if isinstance(elapsed, (int, float)) and not isinstance(elapsed, bool)
-            else 0.0
-        )
-        if status == "exception":
-            return CallOutcome(
-                "exception",
-                error_type=_safe_exception_name(reply.get("error_type")),
-                error_message=_text(reply.get("error_message")),
-                elapsed=elapsed,
-            )
-        if status in ("bad_result", "not_callable"):
-            return CallOutcome(
-                status,
-                error_type=_safe_type_name(reply.get("error_type")),
-                error_message=_text(reply.get("error_type"), 100),
-                elapsed=elapsed,
-            )
-        if status in ("missing_function", "load_failed"):
-            return CallOutcome(status, error_type=status, elapsed=elapsed)
-        if op != "call":
-            if raw:
-                raise ProtocolError("unexpected arrays")
-            return CallOutcome("ok", elapsed=elapsed)
-        return CallOutcome(
-            "ok", value=self._result_value(reply.get("value"), raw, n_outputs), elapsed=elapsed
-        )
-
-    @staticmethod
-    def _result_value(tree: Any, raw: list[bytearray], n_outputs: int) -> Any:
-        expected: Any = (
-            {"$nd": 0} if n_outputs == 1 else {"$tuple": [{"$nd": i} for i in range(n_outputs)]}
-        )
-        if tree != expected or len(raw) != n_outputs:
-            raise ProtocolError("reply value has the wrong structure")
-        arrays = tuple(read_npy(blob) for blob in raw)
-        return arrays[0] if n_outputs == 1 else arrays
 
     def _crash_message(self) -> str:
         code = self._kill_child(wait=1.0)

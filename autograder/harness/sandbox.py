@@ -22,21 +22,18 @@ Student code never runs as uid 0: a root grader that cannot switch to a slot uid
 from __future__ import annotations
 
 import ctypes
-import fcntl
 import functools
 import glob
-import grp
 import hashlib
 import json
 import os
 import platform
-import pwd
-import resource
 import secrets
 import shutil
 import signal
 import stat
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -44,6 +41,16 @@ from pathlib import Path
 from typing import Any
 
 from autograder.files import write_atomic
+from autograder.intake import checked_files
+
+try:  # POSIX only. Without them no tier can run (see platform_problem), but Limits and
+    # SandboxError stay importable: the self-check imports this module on Windows too.
+    import fcntl
+    import grp
+    import pwd
+    import resource
+except ImportError:
+    fcntl = grp = pwd = resource = None  # type: ignore[assignment]
 
 from .runtime import (
     GRADER_MODULES,
@@ -56,6 +63,8 @@ from .runtime import (
 )
 
 TIERS = ("bwrap", "seccomp", "rlimits")
+#: The self-check's tier where none of TIERS can run: a plain process (harness/local.py).
+LOCAL_TIER = "local"
 SLOT_UID_BASE = 61000
 MAX_SLOTS = 32
 WORKER_SOURCE = Path(__file__).with_name("worker.py")
@@ -90,11 +99,33 @@ CHILD_ENV = {
     "MKL_NUM_THREADS": "1",
 }
 
-_LIBC = ctypes.CDLL(None, use_errno=True)
+try:
+    _LIBC = ctypes.CDLL(None, use_errno=True)
+except (OSError, TypeError):  # Windows: no C library of the process to load by name None
+    _LIBC = None
+#: What every tier calls in the grader (forks, sessions, uids, process groups).
+POSIX_CALLS = ("fork", "geteuid", "setsid", "killpg")
 
 
 class SandboxError(RuntimeError):
     """The requested isolation cannot be provided; grading must not proceed."""
+
+
+def platform_problem() -> str | None:
+    """Why no tier can run on this machine whatever is installed; None on a usable Linux.
+
+    The tiers are built from Linux namespaces, seccomp, Landlock, ``prctl`` and ``/proc``; on
+    Windows and macOS the self-check runs the student's code as a plain local process instead.
+    """
+    if not sys.platform.startswith("linux"):
+        return f"the sandbox needs Linux (this is {sys.platform})"
+    modules = {"fcntl": fcntl, "grp": grp, "pwd": pwd, "resource": resource}
+    missing = [name for name, module in modules.items() if module is None]
+    missing += [f"os.{call}" for call in POSIX_CALLS if not hasattr(os, call)]
+    missing += ["libc"] if _LIBC is None else []
+    if missing:
+        return f"this Python has no {', '.join(missing)}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -431,39 +462,105 @@ def _make_preexec(limits: Limits, slot: Slot | None, unshare_flags: int, nproc: 
 
 @dataclass
 class Stage:
-    """The directory the child sees: ``worker.py`` and the student's source, nothing else."""
+    """The directory the child sees: ``worker.py``, the student's source and, per worker, a
+    working folder with the submission's other files (``w-<random>/``), nothing else.
+
+    The working folder is the worker's current directory and the first entry of its ``sys.path``
+    (so ``from utils import sigmoid`` and ``np.load('data.npy')`` work). It and everything in it
+    are the grader's and only readable by the slot (read-only under bubblewrap), and each
+    :meth:`write_source` makes a new one under a new random name, so a zygote's next fork never
+    sees the previous submission's folder.
+    """
 
     path: Path
     source_name: str
+    workdir_name: str = ""
 
     def inside(self, tier: str) -> tuple[str, str]:
         """Paths of (worker, source) as the child sees them."""
         base = SANDBOX_STAGE if tier == "bwrap" else str(self.path)
         return f"{base}/worker.py", f"{base}/{self.source_name}"
 
-    def write_source(self, source: str | bytes, filename: str, slot: Slot | None) -> None:
-        """Put a student's module in the stage, replacing the previous one (a zygote's stage
-        serves one submission after another). Only the slot's group may read it."""
+    def workdir_inside(self, tier: str) -> str:
+        """The working folder as the child sees it ("" before any :meth:`write_source`)."""
+        if not self.workdir_name:
+            return ""
+        base = SANDBOX_STAGE if tier == "bwrap" else str(self.path)
+        return f"{base}/{self.workdir_name}"
+
+    def write_source(
+        self,
+        source: str | bytes,
+        filename: str,
+        slot: Slot | None,
+        files: dict[str, bytes] | None = None,
+    ) -> None:
+        """Put a student's module (and its other files) in the stage, replacing the previous
+        submission's (a zygote's stage serves one submission after another). Only the slot's
+        group may read them; nobody but the grader may write.
+
+        Raises
+        ------
+        ValueError
+            A key of ``files`` is not a safe relative POSIX path (see
+            :func:`autograder.intake.checked_files`).
+        """
+        checked = checked_files(files or {})  # before anything of the old one is gone
         self.clear_source()
         name = os.path.basename(filename)
         # Never over the worker: a zygote rebooted later would run the student's file as worker.py.
         self.source_name = name if name and name != "worker.py" else "nn.py"
         target = self.path / self.source_name
         target.write_bytes(source.encode("utf-8") if isinstance(source, str) else bytes(source))
-        if slot is not None:
-            os.chown(target, -1, slot.gid)
-            target.chmod(0o640)
+        _grant(target, slot, directory=False)
+        self.workdir_name = f"w-{secrets.token_hex(8)}"
+        _write_tree(self.path / self.workdir_name, checked, slot)
 
     def clear_source(self) -> None:
-        """Delete the student's module (the stage keeps ``worker.py``)."""
+        """Delete the student's module and working folder (the stage keeps ``worker.py``)."""
         if self.source_name and self.source_name != "worker.py":
             (self.path / self.source_name).unlink(missing_ok=True)
+        if self.workdir_name:
+            shutil.rmtree(self.path / self.workdir_name, ignore_errors=True)
+            self.workdir_name = ""
 
     @property
     def mplconfig(self) -> Path:
         """matplotlib's config dir in the tiers without a mount namespace: beside the stage (whose
         only file between submissions is ``worker.py``), removed and swept with it."""
         return self.path.with_name(self.path.name + MPLCONFIG_SUFFIX)
+
+
+def _grant(path: Path, slot: Slot | None, directory: bool) -> None:
+    """Readable by the slot's group (or, without a slot, by the owner only); writable by no one
+    but a root grader. Without a slot the worker runs as the grader's own uid: its seccomp
+    deny-list (no chmod, no write) is then what keeps the files read-only."""
+    if slot is not None:
+        os.chown(path, -1, slot.gid)
+        path.chmod(0o750 if directory else 0o640)
+    else:
+        path.chmod(0o700 if directory else 0o400)
+
+
+def _write_tree(root: Path, files: list[tuple[tuple[str, ...], bytes]], slot: Slot | None) -> None:
+    """Create ``root`` (new) and the files in it; nothing in it can be a link (all are made here,
+    with O_EXCL | O_NOFOLLOW, in folders only the grader can write)."""
+    root.mkdir(mode=0o700)
+    made = [root]
+    for parts, data in files:
+        folder = root
+        for part in parts[:-1]:
+            folder = folder / part
+            if folder not in made:
+                folder.mkdir(mode=0o700)
+                made.append(folder)
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | getattr(os, "O_NOFOLLOW", 0)
+        fd = os.open(folder / parts[-1], flags, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        _grant(folder / parts[-1], slot, directory=False)
+    for folder in made:  # last: a folder the owner cannot write would refuse the files above
+        _grant(folder, slot, directory=True)
 
 
 @functools.lru_cache(maxsize=4)
@@ -513,6 +610,9 @@ class Sandbox:
     warnings: list[str] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
+        problem = platform_problem()
+        if problem is not None:
+            raise SandboxError(problem)
         root = os.geteuid() == 0
         try:
             self.runtime = probe_runtime(self.python or find_child_python(dropping_privileges=root))
@@ -725,7 +825,13 @@ class Sandbox:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def make_stage(self, source: str | bytes, filename: str, slot: Slot | None) -> Stage:
+    def make_stage(
+        self,
+        source: str | bytes,
+        filename: str,
+        slot: Slot | None,
+        files: dict[str, bytes] | None = None,
+    ) -> Stage:
         """Write ``worker.py`` and the student source to a fresh directory only the slot can read.
 
         Parameters
@@ -734,6 +840,8 @@ class Sandbox:
         filename : str
             Base name for the student module (e.g. ``nn.py``).
         slot : Slot or None
+        files : dict of str to bytes, optional
+            The submission's other files (relative POSIX path -> bytes) for the working folder.
 
         Returns
         -------
@@ -751,7 +859,7 @@ class Sandbox:
         stage = Stage(path, "")
         if self.tier != "bwrap" and self._wants_mplconfig:
             self._stage_mplconfig(stage.mplconfig, slot)
-        stage.write_source(source, filename, slot)
+        stage.write_source(source, filename, slot, files)
         return stage
 
     def _stage_mplconfig(self, target: Path, slot: Slot | None) -> None:

@@ -26,7 +26,6 @@ import ast
 import builtins
 import ctypes
 import errno
-import fcntl
 import json
 import math
 import os
@@ -37,6 +36,11 @@ import sys
 import time
 import types
 import warnings
+
+try:  # POSIX only, and used only by the zygote: the self-check's local worker runs on Windows too
+    import fcntl
+except ImportError:
+    fcntl = None
 
 MAGIC = b"AGF1"
 NPY_MAGIC = b"\x93NUMPY"
@@ -56,7 +60,7 @@ def setup_fds():
     """Keep the protocol pipes on private fds; stdin <- /dev/null, stdout -> stderr."""
     req = os.dup(0)
     resp = os.dup(1)
-    null = os.open("/dev/null", os.O_RDONLY)
+    null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)
     os.close(null)
     os.dup2(2, 1)
@@ -73,9 +77,20 @@ import numpy as np  # noqa: E402  (must come after the fd shuffle and sys.path s
 
 # --------------------------------------------------------------------------- libc helpers
 
-LIBC = ctypes.CDLL(None, use_errno=True)
-LIBC.syscall.restype = ctypes.c_long
-LIBC.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
+try:
+    LIBC = ctypes.CDLL(None, use_errno=True)
+    LIBC.syscall.restype = ctypes.c_long
+    LIBC.prctl.argtypes = [
+        ctypes.c_int,
+        ctypes.c_ulong,
+        ctypes.c_ulong,
+        ctypes.c_ulong,
+        ctypes.c_ulong,
+    ]
+except (OSError, TypeError, AttributeError):
+    # Not Linux (Windows has no CDLL(None), macOS no prctl): only the self-check's local worker
+    # runs here, and its config asks for no Landlock, seccomp or zygote.
+    LIBC = None
 PR_SET_PDEATHSIG = 1
 PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
@@ -84,7 +99,8 @@ PR_SET_NO_NEW_PRIVS = 38
 
 def parent_death_guard():
     """Die with the grader even where no bwrap --die-with-parent exists (set after uid drop)."""
-    LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if LIBC is not None:  # elsewhere the worker ends when the parent closes its request pipe
+        LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
     expected = CONFIG.get("ppid")
     if expected and os.getppid() != expected:
         os._exit(70)
@@ -689,6 +705,439 @@ def message_of(exc):
     return text[:MAX_MESSAGE]
 
 
+# --------------------------------------------------------------------------- working folder, scratch
+
+# Imported here rather than at the top: this section stands on its own.
+import io  # noqa: E402
+import stat as stat_mode  # noqa: E402
+
+SCRATCH_BYTES = 16 * 1024 * 1024
+SCRATCH_ENTRIES = 4096
+REAL = {}  # the os and io functions the scratch space replaces, as they were
+
+
+def enter_workdir(workdir):
+    """Work in the submission's folder: its data files by relative path, its modules importable
+    (first on ``sys.path``, as for ``python nn.py``)."""
+    if not workdir:
+        return
+    os.chdir(workdir)
+    here = os.getcwd()
+    if here not in sys.path:
+        sys.path.insert(0, here)
+
+
+class ScratchFile(io.RawIOBase):
+    """One open in-memory file of the scratch space (it shares the bytes with other handles)."""
+
+    def __init__(self, scratch, key, name, mode, readable, writable, append):
+        super().__init__()
+        self._scratch, self._buf = scratch, scratch.files[key]
+        self._readable, self._writable, self._append = readable, writable, append
+        self._pos = len(self._buf) if append else 0
+        self.name, self.mode = name, mode
+        scratch.opened(self._buf)
+
+    def close(self):
+        if not self.closed:
+            self._scratch.closed(self._buf)
+        super().close()
+
+    def readable(self):
+        return self._readable
+
+    def writable(self):
+        return self._writable
+
+    def seekable(self):
+        return True
+
+    def _check(self, allowed, what):
+        if self.closed:
+            raise ValueError("I/O operation on closed file.")
+        if not allowed:
+            raise io.UnsupportedOperation(what)
+
+    def readinto(self, b):
+        self._check(self._readable, "read")
+        view = memoryview(b).cast("B")
+        n = max(0, min(len(view), len(self._buf) - self._pos))
+        view[:n] = self._buf[self._pos : self._pos + n]
+        self._pos += n
+        return n
+
+    def write(self, b):
+        self._check(self._writable, "write")
+        data = memoryview(b).tobytes()
+        if self._append:
+            self._pos = len(self._buf)
+        end = self._pos + len(data)
+        self._scratch.reserve(end - len(self._buf), self.name)
+        if self._pos > len(self._buf):
+            self._buf.extend(bytes(self._pos - len(self._buf)))
+        self._buf[self._pos : end] = data
+        self._pos = end
+        return len(data)
+
+    def seek(self, pos, whence=0):
+        self._check(True, "seek")
+        base = {0: 0, 1: self._pos, 2: len(self._buf)}.get(whence)
+        if base is None:
+            raise ValueError(f"invalid whence ({whence})")
+        if base + pos < 0:
+            raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
+        self._pos = base + pos
+        return self._pos
+
+    def tell(self):
+        self._check(True, "tell")
+        return self._pos
+
+    def truncate(self, size=None):
+        self._check(self._writable, "truncate")
+        size = self._pos if size is None else size.__index__()
+        if size < 0:
+            raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
+        grow = size - len(self._buf)
+        self._scratch.reserve(grow, self.name)
+        if grow > 0:
+            self._buf.extend(bytes(grow))
+        else:
+            del self._buf[size:]
+        return size
+
+
+def _oserror(code, path, extra=""):
+    cls = {
+        errno.ENOENT: FileNotFoundError,
+        errno.EEXIST: FileExistsError,
+        errno.EISDIR: IsADirectoryError,
+        errno.ENOTDIR: NotADirectoryError,
+        errno.EACCES: PermissionError,
+    }.get(code, OSError)
+    return cls(code, os.strerror(code) + extra, path)
+
+
+def _parse_mode(mode):
+    """(readable, writable, append, create, truncate, exclusive) of an ``open`` mode."""
+    if not isinstance(mode, str):
+        raise TypeError(f"open() argument 'mode' must be str, not {type(mode).__name__}")
+    kinds = [c for c in mode if c in "rwxa"]
+    if len(set(mode)) != len(mode) or set(mode) - set("rwxabt+") or len(kinds) != 1:
+        raise ValueError(f"invalid mode: '{mode}'")
+    if "b" in mode and "t" in mode:
+        raise ValueError("can't have text and binary mode at once")
+    kind, plus = kinds[0], "+" in mode
+    return (
+        kind == "r" or plus,
+        kind != "r" or plus,
+        kind == "a",
+        kind != "r",
+        kind == "w",
+        kind == "x",
+    )
+
+
+def _writes(mode):
+    return isinstance(mode, str) and any(c in mode for c in "wxa+")
+
+
+class Scratch:
+    """In-memory files for student code under the working folder (see :func:`install_scratch`).
+
+    Keys are normalised absolute paths under ``root``; there are no links in the working folder,
+    so a lexical ``normpath`` decides containment. The submission's own files there are
+    read-only: a write to one is ``PermissionError``, a new name is a scratch file.
+    """
+
+    def __init__(self, root, cap):
+        self.root, self.cap = root, cap
+        self.files = {}  # key -> bytearray
+        self.dirs = set()  # folders made by the student (scratch only)
+        # Bytes of every file still reachable: by name, or removed but still open (like an
+        # unlinked file on disk, it keeps its space until its last handle is closed).
+        self.used = 0
+        self.handles = {}  # id(bytearray) -> open handles
+        self.unlinked = {}  # id(bytearray) -> bytearray removed while open
+
+    # -------------------------------------------------------------- paths
+
+    def key(self, path):
+        """The scratch key of a path under the working folder, else None (the real OS decides)."""
+        if path is None or isinstance(path, int):
+            return None
+        try:
+            text = os.fspath(path)
+            text = os.fsdecode(text) if isinstance(text, bytes) else text
+            if "\0" in text:
+                return None
+            full = os.path.normpath(os.path.join(os.getcwd(), text))
+        except (TypeError, ValueError, OSError):
+            return None
+        inside = full == self.root or full.startswith(self.root.rstrip(os.sep) + os.sep)
+        return full if inside else None
+
+    @staticmethod
+    def real(full):
+        try:
+            return REAL["lstat"](full)
+        except (OSError, ValueError):
+            return None
+
+    def is_dir(self, full):
+        info = self.real(full)
+        return full in self.dirs or (info is not None and stat_mode.S_ISDIR(info.st_mode))
+
+    def known(self, full):
+        return full in self.files or full in self.dirs
+
+    def reserve(self, grow, name):
+        """Count ``grow`` more bytes (negative frees); ENOSPC past the cap."""
+        if grow > 0 and self.used + grow > self.cap:
+            extra = f" (scratch files are limited to {self.cap / 2**20:g} MiB in all)"
+            raise _oserror(errno.ENOSPC, name, extra)
+        self.used += grow
+
+    def opened(self, buf):
+        self.handles[id(buf)] = self.handles.get(id(buf), 0) + 1
+
+    def closed(self, buf):
+        left = self.handles.pop(id(buf), 1) - 1
+        if left > 0:
+            self.handles[id(buf)] = left
+        elif id(buf) in self.unlinked:
+            self.used -= len(self.unlinked.pop(id(buf)))
+
+    def unlink(self, full):
+        """Forget the file at ``full``; its space is free once no handle has it open."""
+        buf = self.files.pop(full)
+        if self.handles.get(id(buf)):
+            self.unlinked[id(buf)] = buf
+        else:
+            self.used -= len(buf)
+
+    def check_new(self, full, name):
+        """A new entry may be made at ``full``: its folder exists and there is room for it."""
+        parent = os.path.dirname(full)
+        if parent in self.files:
+            raise _oserror(errno.ENOTDIR, name)
+        if not self.is_dir(parent):
+            raise _oserror(errno.ENOENT, name)
+        if len(self.files) + len(self.dirs) >= SCRATCH_ENTRIES:
+            raise _oserror(errno.ENOSPC, name, f" (at most {SCRATCH_ENTRIES} scratch files)")
+
+    def check_writable(self, full, name):
+        """Writing at ``full`` must not touch a real file or folder of the submission."""
+        info = self.real(full)
+        if (info is not None and stat_mode.S_ISDIR(info.st_mode)) or full in self.dirs:
+            raise _oserror(errno.EISDIR, name)
+        if info is not None:
+            raise _oserror(errno.EACCES, name, " (the submitted files are read-only)")
+
+    # -------------------------------------------------------------- io.open
+
+    def open(
+        self,
+        file,
+        mode="r",
+        buffering=-1,
+        encoding=None,
+        errors=None,
+        newline=None,
+        closefd=True,
+        opener=None,
+    ):
+        full = self.key(file) if opener is None else None
+        if full is None or not (_writes(mode) or self.known(full)):
+            return REAL["open"](file, mode, buffering, encoding, errors, newline, closefd, opener)
+        readable, writable, append, create, truncate, exclusive = _parse_mode(mode)
+        name = os.fspath(file)
+        if full in self.dirs:
+            raise _oserror(errno.EISDIR, name)
+        if full in self.files:
+            if exclusive:
+                raise _oserror(errno.EEXIST, name)
+            if truncate:
+                self.reserve(-len(self.files[full]), name)
+                del self.files[full][:]
+        else:
+            self.check_writable(full, name)
+            if not create:
+                raise _oserror(errno.ENOENT, name)
+            self.check_new(full, name)
+            self.files[full] = bytearray()
+        raw = ScratchFile(self, full, name, mode, readable, writable, append)
+        return _wrap(raw, mode, buffering, encoding, errors, newline)
+
+    # -------------------------------------------------------------- os
+
+    def stat_result(self, full):
+        now = int(time.time())
+        uid, gid = getattr(os, "getuid", int)(), getattr(os, "getgid", int)()
+        if full in self.files:
+            mode, size = stat_mode.S_IFREG | 0o644, len(self.files[full])
+        else:
+            mode, size = stat_mode.S_IFDIR | 0o755, 0
+        return os.stat_result((mode, 0, 0, 1, uid, gid, size, now, now, now))
+
+    def stat(self, path, *, dir_fd=None, follow_symlinks=True):
+        full = self.key(path) if dir_fd is None else None
+        if full is not None and self.known(full):
+            return self.stat_result(full)
+        return REAL["stat"](path, dir_fd=dir_fd, follow_symlinks=follow_symlinks)
+
+    def lstat(self, path, *, dir_fd=None):
+        full = self.key(path) if dir_fd is None else None
+        if full is not None and self.known(full):
+            return self.stat_result(full)
+        return REAL["lstat"](path, dir_fd=dir_fd)
+
+    def remove(self, path, *, dir_fd=None):
+        full = self.key(path) if dir_fd is None else None
+        if full in self.dirs:
+            raise _oserror(errno.EISDIR, os.fspath(path))
+        if full is not None and full in self.files:
+            self.unlink(full)
+            return None
+        return REAL["remove"](path, dir_fd=dir_fd)
+
+    def mkdir(self, path, mode=0o777, *, dir_fd=None):
+        full = self.key(path) if dir_fd is None else None
+        if full is None:
+            return REAL["mkdir"](path, mode, dir_fd=dir_fd)
+        name = os.fspath(path)
+        if self.known(full) or self.real(full) is not None:
+            raise _oserror(errno.EEXIST, name)
+        self.check_new(full, name)
+        self.dirs.add(full)
+        return None
+
+    def rmdir(self, path, *, dir_fd=None):
+        full = self.key(path) if dir_fd is None else None
+        if full is None or full not in self.dirs:
+            return REAL["rmdir"](path, dir_fd=dir_fd)
+        if any(os.path.dirname(k) == full for k in (*self.files, *self.dirs)):
+            raise _oserror(errno.ENOTEMPTY, os.fspath(path))
+        self.dirs.discard(full)
+        return None
+
+    def listdir(self, path=None):
+        target = "." if path is None else path
+        full = self.key(target)
+        if full is None:
+            return REAL["listdir"](path)
+        if full in self.files:
+            raise _oserror(errno.ENOTDIR, os.fspath(target))
+        names = [] if full in self.dirs else REAL["listdir"](target)
+        extra = sorted(
+            os.path.basename(k) for k in (*self.files, *self.dirs) if os.path.dirname(k) == full
+        )
+        if isinstance(os.fspath(target), bytes):
+            extra = [os.fsencode(n) for n in extra]
+        return names + extra
+
+    def move(self, real_name, src, dst, *, src_dir_fd=None, dst_dir_fd=None):
+        """``os.rename``/``os.replace`` of a scratch file to a new name in the scratch space."""
+        old = self.key(src) if src_dir_fd is None else None
+        if old is None or old not in self.files:
+            return REAL[real_name](src, dst, src_dir_fd=src_dir_fd, dst_dir_fd=dst_dir_fd)
+        new = self.key(dst) if dst_dir_fd is None else None
+        name = os.fspath(dst)
+        if new is None:
+            raise OSError(errno.EXDEV, os.strerror(errno.EXDEV), os.fspath(src), None, name)
+        if new == old:
+            return None
+        self.check_writable(new, name)
+        if new in self.files:
+            self.unlink(new)
+        else:
+            self.check_new(new, name)
+        self.files[new] = self.files.pop(old)
+        return None
+
+
+def _wrap(raw, mode, buffering, encoding, errors, newline):
+    """Buffer and decode a scratch file the way ``io.open`` does a real one."""
+    binary = "b" in mode
+    if buffering == 0:
+        if not binary:
+            raise ValueError("can't have unbuffered text I/O")
+        return raw
+    size = io.DEFAULT_BUFFER_SIZE if buffering in (-1, 1) else buffering
+    if "+" in mode:
+        buffer = io.BufferedRandom(raw, size)
+    elif raw.writable():
+        buffer = io.BufferedWriter(raw, size)
+    else:
+        buffer = io.BufferedReader(raw, size)
+    if binary:
+        return buffer
+    text = io.TextIOWrapper(buffer, encoding, errors, newline, line_buffering=buffering == 1)
+    text.mode = mode
+    return text
+
+
+def install_scratch(cap):
+    """Send the student's file writes under the working folder to memory, at most ``cap`` bytes.
+
+    The seccomp deny-list forbids every write to a real file, so scratch files are in-memory
+    ones: ``open``/``io.open`` for writing (and reading back), and ``os.stat``/``lstat`` (so
+    ``os.path.exists``/``isfile``/``getsize`` and ``pathlib``'s checks), ``os.remove``/``unlink``,
+    ``os.mkdir``/``makedirs``/``rmdir``, ``os.listdir`` and ``os.rename``/``replace`` see them.
+    Everything built on ``open`` works too: ``np.save``/``np.load``/``np.savetxt``/``np.loadtxt``,
+    ``scipy.io.savemat``, ``pickle.dump`` to an opened file, ``json``, ``logging.FileHandler``.
+    ``os.open``, ``os.scandir``/``glob`` and ``tempfile`` are not covered (``os.open`` for writing
+    stays denied). Paths outside the working folder are the real file system's (denied). The
+    space dies with the worker process, so nothing reaches the next submission or the grader.
+    """
+    scratch = Scratch(os.getcwd(), cap)
+    REAL.update(
+        open=builtins.open,
+        stat=os.stat,
+        lstat=os.lstat,
+        remove=os.remove,
+        mkdir=os.mkdir,
+        rmdir=os.rmdir,
+        listdir=os.listdir,
+        rename=os.rename,
+        replace=os.replace,
+    )
+    builtins.open = io.open = scratch.open
+    os.stat, os.lstat, os.listdir = scratch.stat, scratch.lstat, scratch.listdir
+    os.remove = os.unlink = scratch.remove
+    os.mkdir, os.rmdir = scratch.mkdir, scratch.rmdir
+    os.rename = lambda src, dst, **kw: scratch.move("rename", src, dst, **kw)
+    os.replace = lambda src, dst, **kw: scratch.move("replace", src, dst, **kw)
+    # Modules imported before this point kept a reference to the real open.
+    datasource = sys.modules.get("numpy.lib._datasource")
+    openers = getattr(getattr(datasource, "_file_openers", None), "_file_openers", None)
+    if isinstance(openers, dict) and openers.get(None) is REAL["open"]:
+        openers[None] = scratch.open
+    logging = sys.modules.get("logging")
+    if logging is not None:
+        logging.FileHandler._builtin_open = staticmethod(scratch.open)
+    return scratch
+
+
+def prepare_files(req):
+    """Enter the working folder and install the scratch space (once per worker)."""
+    if STATE.get("scratch") is None:
+        enter_workdir(req.get("workdir"))
+        cap = req.get("scratch_bytes")
+        STATE["scratch"] = install_scratch(cap if isinstance(cap, int) else SCRATCH_BYTES)
+
+
+def _site_exit(code=None):
+    raise SystemExit(code)
+
+
+def provide_site_builtins():
+    """``exit()`` and ``quit()``, which ``site`` adds and ``-S`` leaves out; scripts end with them."""
+    for name in ("exit", "quit"):
+        if not hasattr(builtins, name):
+            setattr(builtins, name, _site_exit)
+
+
 # --------------------------------------------------------------------------- import placeholders
 #
 # A module the grader does not provide must cost nothing until a graded function uses it: an
@@ -778,7 +1227,8 @@ def _guarded_lines(filename):
     if known is None:
         known = frozenset()
         try:
-            with open(PLACEHOLDERS["sources"].get(filename, filename), "rb") as fh:
+            path = PLACEHOLDERS["sources"].get(filename, filename)
+            with REAL.get("open", open)(path, "rb") as fh:  # not the student's scratch space
                 tree = ast.parse(fh.read())
         except (OSError, SyntaxError, ValueError):
             tree = None
@@ -1040,6 +1490,8 @@ def op_load(req):
     try:
         with open(req["path"], "rb") as fh:
             source = fh.read()
+        prepare_files(req)
+        provide_site_builtins()
         code = compile(source, req.get("filename", name + ".py"), "exec", dont_inherit=True)
         module = types.ModuleType(name)
         module.__file__ = req.get("filename", name + ".py")

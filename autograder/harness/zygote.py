@@ -170,7 +170,9 @@ class Zygote:
         self._owed = ["ready"]
         self.boots += 1
 
-    def fork(self, source: str | bytes, filename: str) -> WorkerPipes:
+    def fork(
+        self, source: str | bytes, filename: str, files: dict[str, bytes] | None = None
+    ) -> WorkerPipes:
         """Stage ``source`` and ask for a fresh worker; return its pipes without waiting.
 
         The worker's ``ready`` frame arrives on ``response`` (the runner waits for it with its
@@ -182,13 +184,16 @@ class Zygote:
             The student's module.
         filename : str
             Its file name in the stage (``nn.py``).
+        files : dict of str to bytes, optional
+            The submission's other files. Every fork gets a new working folder holding them
+            (the previous one is deleted first), removed again at the submission's close.
 
         Returns
         -------
         WorkerPipes
         """
         self._check_open()
-        self.stage.write_source(source, filename, self.slot)
+        self.stage.write_source(source, filename, self.slot, files)
         for attempt in (1, 2):
             self.start()
             try:
@@ -217,14 +222,19 @@ class Zygote:
         if self._proc is None or self._closed:
             return None
         try:
-            self._settle()
-            reply = self._ask({"op": "reap", "wait": max(0.0, float(wait))}, "reaped", wait)
-        except (OSError, ZygoteError):
-            self._teardown()
-            return None
-        if reply.get("clean") is not True:
-            self._teardown()
-            return None
+            try:
+                self._settle()
+                reply = self._ask({"op": "reap", "wait": max(0.0, float(wait))}, "reaped", wait)
+            except (OSError, ZygoteError):
+                self._teardown()
+                return None
+            if reply.get("clean") is not True:
+                self._teardown()
+                return None
+        finally:
+            # The worker is gone: its source and working folder go with it (a next fork, of
+            # this submission or another, gets new ones).
+            self.stage.clear_source()
         status = reply.get("status")
         return status if isinstance(status, int) and not isinstance(status, bool) else None
 

@@ -42,7 +42,12 @@ class Homework:
 
 
 def build_release(
-    source: Path, spec: Spec, langs: Iterable[str] = LANGS, *, solution: bool = False
+    source: Path,
+    spec: Spec,
+    langs: Iterable[str] = LANGS,
+    *,
+    solution: bool = False,
+    install: str | None = None,
 ) -> dict[str, str]:
     """Build every file of a release in memory.
 
@@ -56,6 +61,10 @@ def build_release(
         Languages to build, each into its own folder ``<lang>/``.
     solution : bool
         Keep the solution code (instructor version) instead of stubs.
+    install : str, optional
+        The instructor's command that installs the self-check (validated by
+        :func:`~autograder.release.handout.check_install_line`); without it the handout says the
+        instructor gives one.
 
     Returns
     -------
@@ -68,6 +77,7 @@ def build_release(
         On a malformed source, with the file and line.
     """
     langs = tuple(langs)
+    install = None if install is None else handout.check_install_line(install)
     unknown = set(langs) - set(LANGS)
     if unknown or not langs:
         raise ValueError(f"languages must be among {LANGS}, got {langs}")
@@ -80,15 +90,19 @@ def build_release(
         files[f"{lang}/{spec.module_name}"] = build_module(
             cells, lang, solution=solution, where=where
         )
-        nb_cells = notebook_cells(cells, spec, lang, part_order, solution=solution, where=where)
+        nb_cells = notebook_cells(
+            cells, spec, lang, part_order, solution=solution, where=where, install=install
+        )
         meta = {
             "homework": spec.name,
             "lang": lang,
             "variant": "solution" if solution else "student",
         }
         files[f"{lang}/{notebook_name}"] = notebook_text(build_notebook(nb_cells, meta))
-        files[f"{lang}/README.md"] = readme(cells, spec, lang, part_order, where=where)
-        files[f"{lang}/check.py"] = check_script(lang, spec.module_name)
+        files[f"{lang}/README.md"] = readme(
+            cells, spec, lang, part_order, where=where, install=install
+        )
+        files[f"{lang}/check.py"] = check_script(lang, spec.module_name, install)
     if set(langs) == set(LANGS):
         files["README.md"] = handout.index_readme(spec)
     return files
@@ -158,6 +172,7 @@ def notebook_cells(
     *,
     solution: bool,
     where: str,
+    install: str | None = None,
 ) -> list[NotebookCell]:
     """The notebook's cells for one language, with text filled in and our metadata."""
     function_parts: dict[str, list[str]] = {}
@@ -168,7 +183,8 @@ def notebook_cells(
         if not cell.in_lang(lang) or cell.role in ("readme", "module-only"):
             continue
         if cell.kind == "markdown":
-            text = handout.fill(cell.text, spec, lang, part_order, where=f"{where}:{cell.line}")
+            here = f"{where}:{cell.line}"
+            text = handout.fill(cell.text, spec, lang, part_order, where=here, install=install)
             meta = {"role": "markdown", **({"part": cell.part} if cell.part else {})}
             out.append(NotebookCell("markdown", text, meta))
             continue
@@ -187,10 +203,20 @@ def notebook_cells(
     return out
 
 
-def readme(cells: list[Cell], spec: Spec, lang: str, part_order: list[str], *, where: str) -> str:
+def readme(
+    cells: list[Cell],
+    spec: Spec,
+    lang: str,
+    part_order: list[str],
+    *,
+    where: str,
+    install: str | None = None,
+) -> str:
     """README.md of one language: its readme cells, filled in."""
     texts = [
-        handout.fill(cell.text, spec, lang, part_order, where=f"{where}:{cell.line}")
+        handout.fill(
+            cell.text, spec, lang, part_order, where=f"{where}:{cell.line}", install=install
+        )
         for cell in cells
         if cell.role == "readme" and cell.in_lang(lang)
     ]
@@ -199,13 +225,14 @@ def readme(cells: list[Cell], spec: Spec, lang: str, part_order: list[str], *, w
     return "\n\n".join(texts) + "\n"
 
 
-def check_script(lang: str, module_name: str) -> str:
+def check_script(lang: str, module_name: str, install: str | None = None) -> str:
     """check.py of one language: the template with its settings block filled in."""
     template = CHECK_TEMPLATE.read_text(encoding="utf-8")
     settings = (
         "# --- set by bpgrade release ---\n"
         f"LANG = {lang!r}\n"
         f"DEFAULT_FILE = {module_name!r}\n"
+        f"INSTALL = {install!r}\n"
         "# --- end ---\n"
     )
     text, count = _CONFIG_BLOCK.subn(settings, template)

@@ -5,9 +5,10 @@
     python check.py nn.py --part nnGrad
 
 Your code runs in a separate, sandboxed process through the course's grader, so the `bpgrade`
-package must be installed (see README.md). Only the *public* cases run here; the real grade also
-uses hidden cases. In the notebook, ``check("part")`` (see ``make_checker``) checks the functions
-defined in the running kernel.
+package must be installed (see README.md). On a machine without that sandbox (Windows, macOS) it
+runs as a plain process instead, and the table says so. Only the *public* cases run here; the real
+grade also uses hidden cases. In the notebook, ``check("part")`` (see ``make_checker``) checks the
+functions defined in the running kernel, with the imports and constants they use.
 
 自测：用公开测试用例检查你的代码并打印结果表。需要安装课程的 bpgrade 包（见 README.md）。
 """
@@ -15,6 +16,7 @@ defined in the running kernel.
 from __future__ import annotations
 
 import argparse
+import ast
 import inspect
 import sys
 import tempfile
@@ -25,23 +27,29 @@ from pathlib import Path
 # --- set by bpgrade release ---
 LANG = "en"
 DEFAULT_FILE = "nn.py"
+INSTALL = None
 # --- end ---
 
 HERE = Path(__file__).resolve().parent
 
 _TEXT = {
     "en": {
-        "missing": "The self-check needs the bpgrade package: pip install bpgrade (see README.md).",
+        "missing": "The self-check needs the course's bpgrade package; install it with:\n    {install}",
+        "missing_no_line": (
+            "The self-check needs the course's bpgrade package; your instructor gives the "
+            "command that installs it (see README.md)."
+        ),
         "error": "could not grade: {error}",
-        "broken": "bpgrade is installed but cannot grade ({error}); reinstall it.",
+        "broken": "bpgrade is installed but cannot grade ({error}); reinstall it (see README.md).",
         "unknown_part": "unknown part {part!r}; parts: {parts}",
         "no_source": "no function of this notebook could be read; run the cells that define them first.",
         "hidden": "The final grade also uses hidden cases.",
     },
     "zh": {
-        "missing": "自测需要 bpgrade 包：pip install bpgrade（见 README.md）。",
+        "missing": "自测需要课程的 bpgrade 包；用下面的命令安装：\n    {install}",
+        "missing_no_line": "自测需要课程的 bpgrade 包；安装命令由任课教师提供（见 README.md）。",
         "error": "无法评分：{error}",
-        "broken": "已安装 bpgrade，但无法评分（{error}）；请重新安装。",
+        "broken": "已安装 bpgrade，但无法评分（{error}）；请重新安装（见 README.md）。",
         "unknown_part": "没有名为 {part!r} 的部分；可选：{parts}",
         "no_source": "无法读取本 notebook 中的函数；请先运行定义它们的单元格。",
         "hidden": "最终成绩还会使用隐藏用例。",
@@ -58,14 +66,14 @@ def grade_public(path: str | Path, part: str | None = None):
     try:
         import autograder  # noqa: F401  (is the package there at all?)
     except ImportError:
-        print(_t("missing"))
+        print(_t("missing", install=INSTALL) if INSTALL else _t("missing_no_line"))
         return None
     try:
-        from autograder.grading import grade_submission
+        from autograder.selfcheck import self_check
     except ImportError as exc:  # installed, but an incomplete or broken copy
         print(_t("broken", error=exc))
         return None
-    kwargs = {"visibility": ("public",), "lang": LANG, "student_id": "self-check"}
+    kwargs = {"lang": LANG}
     if part is not None:
         from autograder.spec import load_spec
 
@@ -74,8 +82,8 @@ def grade_public(path: str | Path, part: str | None = None):
             print(_t("unknown_part", part=part, parts=", ".join(known)))
             return None
         kwargs["parts"] = [part]
-    try:
-        return grade_submission(str(path), **kwargs)
+    try:  # in the sandbox if this machine has one, else as a plain process (the table says so)
+        return self_check(str(path), **kwargs)
     except Exception as exc:  # the grader itself failed: say so, do not drown the notebook
         print(_t("error", error=f"{type(exc).__name__}: {exc}"))
         return None
@@ -91,42 +99,63 @@ def print_report(report) -> bool:
 
 
 def source_from_namespace(namespace: dict) -> str:
-    """A module holding the functions (and the imports and constants they use) of a notebook kernel."""
+    """A module holding the functions of a notebook kernel, with the imports and constants they use.
+
+    As ``bpgrade grade`` does for a notebook file, only definitions are graded, and an import is
+    kept only when a collected function uses it: the setup cell's ``import matplotlib.pyplot as
+    plt`` must not reach the grader, which has no matplotlib. Imports other than numpy's are
+    wrapped in ``try``, like the notebook policy's, so a plotting helper that is never graded
+    cannot stop the graded functions from loading.
+    """
     module_name = namespace.get("__name__", "__main__")
-    lines = ["from __future__ import annotations", ""]
-    functions = []
-    for name, value in list(namespace.items()):
-        if name.startswith("_"):
-            continue
-        if isinstance(value, types.ModuleType):
-            lines.append(f"import {value.__name__} as {name}")
-        elif (
+    functions, used = [], set()
+    for value in list(namespace.values()):
+        if (
             isinstance(value, types.FunctionType)
             and value.__module__ == module_name
             and value.__name__ != "<lambda>"
         ):
             try:
-                functions.append(textwrap.dedent(inspect.getsource(value)))
+                text = textwrap.dedent(inspect.getsource(value))
             except (OSError, TypeError):  # defined by exec or in a deleted cell: nothing to read
                 continue
-            lines.extend(_constants_used(value, namespace))
+            functions.append(text)
+            used |= _names_used(value, text)
     if not functions:
         print(_t("no_source"))
+    lines = ["from __future__ import annotations", ""]
+    for name, value in list(namespace.items()):
+        if name.startswith("_") or name not in used:
+            continue
+        if isinstance(value, types.ModuleType):
+            lines.append(_import_line(value.__name__, name))
+        elif type(value) in (int, float, str, bool):
+            # A function may read a notebook-level constant (EPS = 0.12): carry it along.
+            lines.append(f"{name} = {value!r}")
     return "\n".join(dict.fromkeys(lines)) + "\n\n\n" + "\n\n".join(functions)
 
 
-def _constants_used(function: types.FunctionType, namespace: dict) -> list[str]:
-    # A function may read a notebook-level constant (EPS = 0.12); carry simple literals along.
+def _names_used(function: types.FunctionType, text: str) -> set:
+    """Global names ``function`` reads: its code's ``co_names`` (through nested functions,
+    lambdas and comprehensions) and the names of its ``def`` line (defaults, decorators), which
+    the kernel evaluated outside the function."""
     names, stack = set(), [function.__code__]
     while stack:
         code = stack.pop()
         names.update(code.co_names)
         stack.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
-    return [
-        f"{name} = {namespace[name]!r}"
-        for name in sorted(names)
-        if type(namespace.get(name)) in (int, float, str, bool)
-    ]
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return names
+    return names | {node.id for node in ast.walk(tree) if isinstance(node, ast.Name)}
+
+
+def _import_line(module: str, alias: str) -> str:
+    line = f"import {module} as {alias}"
+    if module.split(".")[0] == "numpy":
+        return line
+    return f"try:\n    {line}\nexcept ImportError:\n    pass"
 
 
 def check_part(part: str, namespace: dict) -> bool:

@@ -7,14 +7,20 @@ placeholder              becomes
 ``{{title:<part>}}``     the part's title in the handout's language
 ``{{total_points}}``     the sum of all points
 ``{{parts_table}}``      a Markdown table: part id, title, function, points (+ total)
+``{{grader_rules}}``     what the grader provides and does: packages, top-level code,
+                         time limits, files, precision (from the spec)
+``{{install}}``          how to install the self-check: the instructor's install line
+                         (``bpgrade release --install``), or where to get it
 =======================  ===========================================================
 
-The points are read from spec.toml only, so the handout cannot disagree with the grader.
+The points, limits and packages are read from spec.toml only, so the handout cannot disagree with
+the grader.
 """
 
 from __future__ import annotations
 
 import re
+import shlex
 from collections.abc import Sequence
 
 from autograder.spec import Spec
@@ -47,7 +53,15 @@ def fmt_points(points: float) -> str:
     return f"{points:g}"
 
 
-def fill(text: str, spec: Spec, lang: str, part_order: Sequence[str], *, where: str) -> str:
+def fill(
+    text: str,
+    spec: Spec,
+    lang: str,
+    part_order: Sequence[str],
+    *,
+    where: str,
+    install: str | None = None,
+) -> str:
     """Replace every placeholder of ``text``.
 
     Parameters
@@ -62,6 +76,8 @@ def fill(text: str, spec: Spec, lang: str, part_order: Sequence[str], *, where: 
         Part ids in the order the handout teaches them (for the table).
     where : str
         Names the cell in error messages.
+    install : str, optional
+        The instructor's install line for the self-check (see :func:`check_install_line`).
 
     Raises
     ------
@@ -75,6 +91,10 @@ def fill(text: str, spec: Spec, lang: str, part_order: Sequence[str], *, where: 
             return fmt_points(spec.max_score)
         if name == "parts_table" and arg is None:
             return parts_table(spec, lang, part_order)
+        if name == "grader_rules" and arg is None:
+            return grader_rules(spec, lang)
+        if name == "install" and arg is None:
+            return install_section(install, lang)
         if name in ("points", "title") and arg is not None:
             try:
                 part = spec.part(arg)
@@ -106,3 +126,139 @@ def index_readme(spec: Spec) -> str:
     return INDEX_README.format(
         title_en=spec.title.get("en", spec.name), title_zh=spec.title.get("zh", spec.name)
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# What students must know before they lose points: the grader's rules and the self-check install
+# ---------------------------------------------------------------------------------------------
+
+_RULES = {
+    "en": """\
+- **What the grader provides.** Python 3 with {packages}. Importing anything else (pandas, torch,
+  …) costs nothing as long as no graded function uses it; a graded function that does fails, and
+  the feedback names the module.
+- **Top-level code runs.** The grader imports `{module}`, which runs everything at its top level.
+  Keep demos, plots and training under `if __name__ == "__main__":`. If top-level code fails (a
+  missing file, a plot window, an error) or runs longer than {load:g} s, your functions are graded
+  without it and the feedback says what failed. From a notebook only the definitions are graded
+  (imports, functions, classes and simple constants), never the cells that train or plot.
+- **Time limits.** Loading your file: {load:g} s. Each call of a graded function: {call:g} s (one
+  larger network is timed: backpropagation passes it easily, finite differences do not). The whole
+  submission: {budget:g} s.
+- **Files.** You may submit a folder: `{module}` with helper modules (`from utils import …`) and
+  the data files it reads, which your code finds in its working directory, read-only. Files your
+  code writes stay in memory while it is graded and are then thrown away.
+- **Precision.** Compute in float64, numpy's default. {float32}""",
+    "zh": """\
+- **评分环境提供什么。** Python 3 以及 {packages}。导入其他包（pandas、torch 等）不会扣分，只要被评分的
+  函数不用它；被评分的函数如果用到了，就会出错，反馈里会写出是哪个模块。
+- **顶层代码会被运行。** 评分程序会导入 `{module}`，这会运行文件顶层的所有代码。请把演示、画图和训练代码放在
+  `if __name__ == "__main__":` 下面。如果顶层代码出错（缺少文件、弹出画图窗口、抛出异常）或运行超过
+  {load:g} 秒，你的函数会在不运行这些代码的情况下照常评分，反馈会说明出了什么问题。notebook 只评分其中的定义
+  （import、函数、类和简单常量），训练和画图的单元格不会运行。
+- **时间限制。** 加载文件：{load:g} 秒。每次调用被评分的函数：{call:g} 秒（其中一个较大的网络会计时：反向传播
+  轻松通过，有限差分不行）。整个提交：{budget:g} 秒。
+- **文件。** 你可以提交一个文件夹：`{module}` 加上辅助模块（`from utils import …`）和它要读取的数据文件，
+  你的代码可以在工作目录中以只读方式读取它们。你的代码写的文件在评分期间保存在内存中，评分结束后丢弃。
+- **精度。** 请用 float64（numpy 的默认类型）计算。{float32}""",
+}
+_FLOAT32 = {
+    "en": (
+        "Answers right only to float32 precision earn their points with a note, except in {parts}, "
+        "where float32 loses too many digits to show that the method is right."
+    ),
+    "zh": "只在 float32 精度内正确的答案仍然得分，但会附上提示；{parts} 除外，因为在那里 float32 损失的精度太多，无法说明方法是对的。",
+}
+_FLOAT32_ALL = {
+    "en": "Answers right only to float32 precision earn their points, with a note.",
+    "zh": "只在 float32 精度内正确的答案仍然得分，但会附上提示。",
+}
+_FLOAT32_NONE = {
+    "en": "Answers right only to float32 precision lose the points, with a note saying why.",
+    "zh": "只在 float32 精度内正确的答案不得分，反馈会说明原因。",
+}
+
+
+def grader_rules(spec: Spec, lang: str) -> str:
+    """The rules that cost students points when nobody tells them, as a Markdown list."""
+    return _RULES[lang].format(
+        packages=", ".join(provided_packages(spec)),
+        module=spec.module_name,
+        load=spec.load_timeout_s,
+        call=spec.call_timeout_s,
+        budget=spec.time_budget_s,
+        float32=_float32_rule(spec, lang),
+    )
+
+
+def provided_packages(spec: Spec) -> list[str]:
+    """Names of the packages student code may import (besides the standard library)."""
+    return ["numpy", "scipy"]
+
+
+def _float32_rule(spec: Spec, lang: str) -> str:
+    rejecting = [f"`{p.function}`" for p in spec.parts if p.float32 == "reject"]
+    if not rejecting:
+        return _FLOAT32_ALL[lang]
+    if len(rejecting) == len(spec.parts):
+        return _FLOAT32_NONE[lang]
+    return _FLOAT32[lang].format(parts=", ".join(dict.fromkeys(rejecting)))
+
+
+_INSTALL = {
+    "en": "Install the self-check (the course's `bpgrade` package) with:\n\n```\n{line}\n```",
+    "zh": "用下面的命令安装自测工具（课程的 `bpgrade` 包）：\n\n```\n{line}\n```",
+}
+_NO_INSTALL = {
+    "en": (
+        "The self-check needs the course's `bpgrade` package; your instructor gives the command "
+        "that installs it (it is not on PyPI)."
+    ),
+    "zh": "自测需要课程的 `bpgrade` 包；安装命令由任课教师提供（它不在 PyPI 上）。",
+}
+_PIP = ("pip", "pip3", "python", "python3", "py", "uv")
+_SOURCES = (
+    ".whl",
+    ".tar.gz",
+    ".zip",
+    "git+",
+    "--index-url",
+    "-i",
+    "--extra-index-url",
+    "-f",
+    "--find-links",
+)
+
+
+def install_section(install: str | None, lang: str) -> str:
+    """The handout's install paragraph: the instructor's line, or where to get one."""
+    if install is None:
+        return _NO_INSTALL[lang]
+    return _INSTALL[lang].format(line=install)
+
+
+def check_install_line(line: str) -> str:
+    """Validate the instructor's install line for the self-check; return it stripped.
+
+    A handout must not carry a command that finds nothing: ``pip install bpgrade`` does (the
+    package is not on PyPI), so the line must name where bpgrade comes from: a wheel or sdist
+    (path or URL), a ``git+`` URL, or a package index.
+
+    Raises
+    ------
+    HandoutError
+        If the line is not a pip install command or names no source for bpgrade.
+    """
+    line = line.strip()
+    try:
+        words = shlex.split(line)
+    except ValueError as exc:
+        raise HandoutError(f"--install: cannot parse {line!r}: {exc}") from None
+    if not words or words[0] not in _PIP or "install" not in words:
+        raise HandoutError(f"--install: expected a pip install command, got {line!r}")
+    if not any(w.endswith(_SOURCES) or w.startswith(_SOURCES) or "git+" in w for w in words):
+        raise HandoutError(
+            f"--install: {line!r} names no wheel, git URL or package index; "
+            "`pip install bpgrade` finds nothing on PyPI"
+        )
+    return line

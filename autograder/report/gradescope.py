@@ -7,24 +7,25 @@ grader (category and misconception only), so every test can be ``visible``.
 from __future__ import annotations
 
 from autograder.grading import GradeReport, PartResult
+from autograder.report.common import visibility
 
 
-def _case_lines(part: PartResult) -> str:
+def _case_lines(part: PartResult, lang: str) -> str:
     lines = []
     for c in part.cases:
         mark = "✓" if c.passed else "✗"
-        lines.append(f"{mark} [{c.visibility}] {c.label}: {c.message}")
+        lines.append(f"{mark} [{visibility(c, lang)}] {c.label}: {c.message}")
     return "\n".join(lines)
 
 
-def _test(number: int, part: PartResult) -> dict:
+def _test(number: int, part: PartResult, lang: str) -> dict:
     return {
         "name": f"{part.part}: {part.title}",
         "number": str(number),
         "score": part.score,
         "max_score": part.points,
         "status": "passed" if part.passed else "failed",
-        "output": _case_lines(part),
+        "output": _case_lines(part, lang),
         "visibility": "visible",
         "tags": part.misconceptions,
     }
@@ -43,7 +44,7 @@ def to_gradescope(report: GradeReport) -> dict:
         "output_format": "text",
         "visibility": "visible",
         "stdout_visibility": "hidden",
-        "tests": [_test(i + 1, p) for i, p in enumerate(report.parts)],
+        "tests": [_test(i + 1, p, report.lang) for i, p in enumerate(report.parts)],
         "extra_data": {
             "student_id": report.student_id,
             "max_score": report.max_score,

@@ -12,6 +12,8 @@ import html
 from pathlib import Path
 
 from autograder.grading import CaseResult, GradeReport, PartResult
+from autograder.messages import msg
+from autograder.report.common import case_count, load_failed, shown_failures, visibility
 from autograder.report.markdown import headings
 
 # No scripts, no remote anything; inline styles only. Images: local files (class report charts).
@@ -77,12 +79,11 @@ def _notices(report: GradeReport, h: dict[str, str]) -> str:
     return "\n".join(out)
 
 
-def _row(p: PartResult) -> str:
-    passed = sum(c.passed for c in p.cases)
+def _row(p: PartResult, lang: str) -> str:
     return (
         f"<tr><td>{_mark(p.passed)}</td><td>{esc(p.part)}: {esc(p.title)}</td>"
         f'<td class="num">{p.score:g} / {p.points:g}</td>'
-        f'<td class="num">{passed}/{len(p.cases)}</td></tr>'
+        f'<td class="num">{esc(case_count(p, lang))}</td></tr>'
     )
 
 
@@ -91,19 +92,22 @@ def _table(report: GradeReport, h: dict[str, str]) -> str:
         f"<tr><th></th><th>{esc(h['part'])}</th><th>{esc(h['score'])}</th>"
         f"<th>{esc(h['cases'])}</th></tr>"
     )
-    rows = "\n".join(_row(p) for p in report.parts)
-    return f"<table>\n{head}\n{rows}\n</table>"
+    rows = "\n".join(_row(p, report.lang) for p in report.parts)
+    table = f"<table>\n{head}\n{rows}\n</table>"
+    if any(not c.passed and c.fraction > 0 for p in report.parts for c in p.cases):
+        table += f'\n<p class="meta">{esc(msg("partial_note", report.lang))}</p>'
+    return table
 
 
-def _case(case: CaseResult) -> str:
+def _case(case: CaseResult, lang: str) -> str:
     return (
-        f"<li>{_mark(case.passed)} [{esc(case.visibility)}] {esc(case.label)}: "
+        f"<li>{_mark(case.passed)} [{esc(visibility(case, lang))}] {esc(case.label)}: "
         f"<code>{esc(case.message)}</code></li>"
     )
 
 
-def _part(part: PartResult, h: dict[str, str]) -> str:
-    items = [_case(c) for c in part.cases if not c.passed]
+def _part(report: GradeReport, part: PartResult, h: dict[str, str]) -> str:
+    items = [_case(c, report.lang) for c in shown_failures(report, part)]
     items += [f"<li><em>{esc(h['note'])}:</em> {esc(n)}</li>" for n in part.notes]
     return (
         f"<h3>{_mark(part.passed)} {esc(part.part)}: {esc(part.title)} "
@@ -126,8 +130,12 @@ def to_html(report: GradeReport) -> str:
         A complete HTML document.
     """
     h = headings(report.lang)
-    failed = [p for p in report.parts if not p.passed or p.notes]
-    details = "\n".join(_part(p, h) for p in failed) or f"<p>{esc(h['all_passed'])}</p>"
+    shown = [p for p in report.parts if shown_failures(report, p) or p.notes]
+    details = "\n".join(_part(report, p, h) for p in shown)
+    if load_failed(report):  # every such case failed the same way: say it once
+        details = f"<p>{esc(msg('load_failed_once', report.lang))}</p>\n{details}".rstrip()
+    elif not shown:
+        details = f"<p>{esc(h['all_passed'])}</p>"
     body = "\n".join(
         [
             _header(report, h),

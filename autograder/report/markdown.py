@@ -2,16 +2,20 @@
 
 Everything that comes from the report is escaped: file names, student ids and the student's own
 exception text (public cases) are student-controlled, and a Markdown renderer would otherwise turn
-``<script>``, ``[link](javascript:...)`` or a stray ``|`` into markup.
+``<script>``, ``[link](javascript:...)`` or a stray ``|`` into markup. The file is read as plain
+text as often as it is rendered, so escaping never uses HTML entities: text that could start an
+HTML tag, an autolink or an entity is shown as a code span, and other punctuation with a Markdown
+meaning gets a backslash.
 """
 
 from __future__ import annotations
 
-import html
 import re
 from pathlib import Path
 
 from autograder.grading import CaseResult, GradeReport, PartResult
+from autograder.messages import msg
+from autograder.report.common import case_count, load_failed, shown_failures, visibility
 
 HEADINGS = {
     "en": {
@@ -46,8 +50,13 @@ HEADINGS = {
     },
 }
 
-# Characters with a meaning in CommonMark/GFM once ``<``, ``>`` and ``&`` are entities.
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~#$^])")
+# Characters with a meaning in CommonMark/GFM (and math renderers: $, ^) wherever they stand. An
+# underscore inside a word (L_in, BPGRADE_SECRET) cannot open emphasis, so it stays as it is; ``>``
+# means something only at the start of a line, which escaped text never is.
+_MD_SPECIAL = re.compile(r"([\\`*\[\]|~#$^]|(?<![A-Za-z0-9])_|_(?![A-Za-z0-9]))")
+# What a renderer could take for raw HTML or an autolink (``<`` then a letter, ``/``, ``!`` or
+# ``?``), or for an entity: such text is shown as a code span, which every renderer keeps literal.
+_MARKUP = re.compile(r"<[A-Za-z/!?]|&(#[0-9]+|#[xX][0-9A-Fa-f]+|[A-Za-z][A-Za-z0-9]*);")
 
 
 def headings(lang: str) -> dict[str, str]:
@@ -56,14 +65,26 @@ def headings(lang: str) -> dict[str, str]:
 
 
 def md_escape(text: object) -> str:
-    """Render ``text`` as literal Markdown inline text on one line.
+    """Render ``text`` as literal Markdown inline text on one line, without HTML entities.
 
-    ``<``, ``>`` and ``&`` become entities (every renderer honours those, while not all honour a
-    backslash before ``<``); other punctuation with a Markdown meaning is backslash-escaped; line
-    breaks become spaces so a message can never start a heading, list or table row.
+    Line breaks become spaces, so a message can never start a heading, list or table row. Text
+    that could open an HTML tag, an autolink or an entity becomes a code span (not every renderer
+    honours a backslash before ``<``, and an entity reads badly in a plain-text file); other
+    punctuation with a Markdown meaning is backslash-escaped.
     """
     flat = " ".join(str(text).split())
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(flat, quote=False))
+    if _MARKUP.search(flat):
+        return code_span(flat)
+    return _MD_SPECIAL.sub(r"\\\1", flat)
+
+
+def code_span(text: str) -> str:
+    """``text`` as a Markdown code span: a fence longer than any run of backticks inside it."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    if text.startswith("`") or text.endswith("`"):
+        text = f" {text} "  # CommonMark strips one space from each side of such a span
+    return f"{fence}{text}{fence}"
 
 
 def _mark(passed: bool) -> str:
@@ -88,33 +109,45 @@ def _header(report: GradeReport, h: dict[str, str]) -> list[str]:
 
 
 def _notices(report: GradeReport, h: dict[str, str]) -> list[str]:
+    """One quoted paragraph per notice (consecutive ``>`` lines would merge into one)."""
     lines = [f"> **{h['error']}:** {md_escape(report.error)}"] if report.error else []
     lines += [f"> **{h['warning']}:** {md_escape(w)}" for w in report.warnings]
-    return ["", *lines] if lines else []
+    return [item for line in lines for item in ("", line)]
 
 
 def _table(report: GradeReport, h: dict[str, str]) -> list[str]:
     lines = ["", f"| | {h['part']} | {h['score']} | {h['cases']} |", "|---|---|---:|---:|"]
     for p in report.parts:
-        passed = sum(c.passed for c in p.cases)
         lines.append(
             f"| {_mark(p.passed)} | {md_escape(p.part)}: {md_escape(p.title)} "
-            f"| {_score(p.score, p.points)} | {passed}/{len(p.cases)} |"
+            f"| {_score(p.score, p.points)} | {md_escape(case_count(p, report.lang))} |"
         )
+    if _has_partial(report):
+        lines += ["", md_escape(msg("partial_note", report.lang))]
     return lines
 
 
-def _case_line(case: CaseResult) -> str:
-    return f"- {_mark(case.passed)} [{md_escape(case.visibility)}] {md_escape(case.label)}: {md_escape(case.message)}"
+def _has_partial(report: GradeReport) -> bool:
+    return any(not c.passed and c.fraction > 0 for p in report.parts for c in p.cases)
 
 
-def _part_details(part: PartResult, h: dict[str, str]) -> list[str]:
+def _case_line(case: CaseResult, lang: str) -> str:
+    tag = md_escape(visibility(case, lang))
+    return f"- {_mark(case.passed)} [{tag}] {md_escape(case.label)}: {md_escape(case.message)}"
+
+
+def _part_details(report: GradeReport, part: PartResult, h: dict[str, str]) -> list[str]:
     lines = ["", f"### {_mark(part.passed)} {md_escape(part.part)}: {md_escape(part.title)}"]
     lines.append(f"{_score(part.score, part.points)}")
     lines.append("")
-    lines += [_case_line(c) for c in part.cases if not c.passed]
+    lines += [_case_line(c, report.lang) for c in shown_failures(report, part)]
     lines += [f"- *{h['note']}:* {md_escape(n)}" for n in part.notes]
     return lines
+
+
+def _worth_details(report: GradeReport, part: PartResult) -> bool:
+    """A part with a failed case or a note to show (cases failed by a load error are not shown)."""
+    return bool(shown_failures(report, part) or part.notes)
 
 
 def to_markdown(report: GradeReport) -> str:
@@ -133,10 +166,12 @@ def to_markdown(report: GradeReport) -> str:
     """
     h = headings(report.lang)
     lines = _header(report, h) + _notices(report, h) + _table(report, h)
-    failed = [p for p in report.parts if not p.passed or p.notes]
+    shown = [p for p in report.parts if _worth_details(report, p)]
     lines += ["", f"## {h['details']}"]
-    if not failed:
+    if load_failed(report):  # every such case failed the same way: say it once
+        lines += ["", md_escape(msg("load_failed_once", report.lang))]
+    elif not shown:
         lines += ["", h["all_passed"]]
-    for part in failed:
-        lines += _part_details(part, h)
+    for part in shown:
+        lines += _part_details(report, part, h)
     return "\n".join(lines) + "\n"

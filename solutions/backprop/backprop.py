@@ -50,9 +50,15 @@
 # the bias column of every Θ comes first, and parameters are unrolled row by row:
 # `np.concatenate([Theta1.ravel(), Theta2.ravel()])`.
 #
+# ## The grader's rules
+#
+# {{grader_rules}}
+#
 # ## Checking your work locally
 #
-# The self-check needs the course's `bpgrade` package (`pip install bpgrade` or the course's copy):
+# {{install}}
+#
+# Then:
 #
 # ```
 # python check.py                    # checks nn.py
@@ -89,9 +95,15 @@
 # 类别标签为 `0..K-1`（形状为 `(m,)` 或 `(m, 1)`），每个 Θ 的第一列对应偏置单元，参数按行展开：
 # `np.concatenate([Theta1.ravel(), Theta2.ravel()])`。
 #
+# ## 评分规则
+#
+# {{grader_rules}}
+#
 # ## 在本地自测
 #
-# 自测需要安装课程的 `bpgrade` 包（`pip install bpgrade` 或使用课程提供的版本）：
+# {{install}}
+#
+# 然后运行：
 #
 # ```
 # python check.py                    # 检查 nn.py
@@ -143,6 +155,10 @@ Check your work with ``python check.py nn.py`` (needs the bpgrade package).
 # * `X` is $(m, n)$, one example per row; labels `y` are integers $0..K-1$, shape $(m,)$ or $(m, 1)$;
 # * $\Theta^{(l)}$ has shape $(s_{l+1}, s_l + 1)$ and its **first column** multiplies the bias unit $a_0 = 1$;
 # * parameters are unrolled **row by row**: `nn_params = np.concatenate([Theta1.ravel(), Theta2.ravel()])`.
+#
+# **The grader's rules** (they decide points, so read them once):
+#
+# {{grader_rules}}
 
 # %% [markdown] lang="zh"
 # # 神经网络的反向传递算法 (ex4)
@@ -163,6 +179,10 @@ Check your work with ``python check.py nn.py`` (needs the bpgrade package).
 # * `X` 的形状为 $(m, n)$，每行一个样本；标签 `y` 为 $0..K-1$ 的整数，形状为 $(m,)$ 或 $(m, 1)$；
 # * $\Theta^{(l)}$ 的形状为 $(s_{l+1}, s_l + 1)$，它的**第一列**与偏置单元 $a_0 = 1$ 相乘；
 # * 参数**按行**展开：`nn_params = np.concatenate([Theta1.ravel(), Theta2.ravel()])`。
+#
+# **评分规则**（它们关系到得分，请读一遍）：
+#
+# {{grader_rules}}
 
 # %% role="module"
 from collections.abc import Callable
@@ -221,7 +241,7 @@ except ImportError:  # no check.py here (e.g. the notebook was copied elsewhere)
 #
 # $$z^{(l+1)} = \Theta^{(l)} a^{(l)}, \qquad a^{(l+1)} = g\left(z^{(l+1)}\right), \qquad a^{(1)} = x,$$
 #
-# 除最后一层外，每层都要加上偏置单元 $a^{(l)}_0 = 1$（add $a_0^{(l)}$），且 $h_\Theta(x) = a^{(L)}$。激活函数是 sigmoid 函数
+# 除最后一层外，每层都要加上偏置单元 $a^{(l)}_0 = 1$，且 $h_\Theta(x) = a^{(L)}$。激活函数是 sigmoid 函数
 #
 # $$g(z) = \frac{1}{1 + e^{-z}}.$$
 #
@@ -282,7 +302,7 @@ check("sigmoid")
 # %% [markdown] lang="zh" part="sigmoidGradient"
 # ## 第 2 部分 · {{title:sigmoidGradient}}（{{points:sigmoidGradient}} 分）
 #
-# 反向传递需要每一层的 $\partial a / \partial z$。按照课件的推导（"求导见下下页"），令 $a = g(z) = (1 + e^{-z})^{-1}$：
+# 反向传递需要每一层的 $\partial a / \partial z$。按照课件的推导，令 $a = g(z) = (1 + e^{-z})^{-1}$：
 #
 # $$
 # \begin{aligned}
@@ -580,7 +600,7 @@ check("nnCost")
 # 误差（可复用）沿网络反向传递：算法的价值在于把输出层的误差分解到每个节点、尤其是隐含层节点的输出上，
 # 从而可以通过梯度调整各节点的输入权重。
 #
-# **输出层误差。** 对一个样本的交叉熵（"求导见下一页"）：
+# **输出层误差。** 对一个样本的交叉熵求导：
 #
 # $$\frac{\partial J}{\partial a^{(L)}} = -\frac{y}{a^{(L)}} + \frac{1 - y}{1 - a^{(L)}}
 #   = \frac{a^{(L)} - y}{a^{(L)} \left(1 - a^{(L)}\right)}, \qquad
@@ -627,8 +647,9 @@ check("nnGrad")
 # $$\frac{\partial J}{\partial \theta_p} \approx \frac{J(\theta + \epsilon e_p) - J(\theta - \epsilon e_p)}{2\epsilon},
 #   \qquad \epsilon = 10^{-4},$$
 #
-# whose error is $O(\epsilon^2)$. `J(theta)` may return the cost alone or a tuple `(cost, grad)`;
-# the given helper `cost` keeps only the cost. Each estimate costs two evaluations of $J$, so use
+# whose error is $O(\epsilon^2)$. `J(theta)` may return the cost alone or a tuple `(cost, grad)`
+# (as `nnCostFunction` does, in the gradient check below); the given helper `cost` keeps only the
+# cost, and the check cell tests both forms. Each estimate costs two evaluations of $J$, so use
 # this only to *check* backpropagation, on a small network — never to train.
 
 # %% [markdown] lang="zh" part="computeNumericalGradient"
@@ -640,13 +661,14 @@ check("nnGrad")
 # $$\frac{\partial J}{\partial \theta_p} \approx \frac{J(\theta + \epsilon e_p) - J(\theta - \epsilon e_p)}{2\epsilon},
 #   \qquad \epsilon = 10^{-4},$$
 #
-# 其误差为 $O(\epsilon^2)$。`J(theta)` 可能只返回代价，也可能返回元组 `(cost, grad)`；已给出的辅助函数 `cost` 只保留代价。
+# 其误差为 $O(\epsilon^2)$。`J(theta)` 可能只返回代价，也可能像 `nnCostFunction` 那样返回元组 `(cost, grad)`
+# （下面的梯度检验就是这样调用的）；已给出的辅助函数 `cost` 只保留代价，自测单元会检查这两种形式。
 # 每个分量都要计算两次 $J$，所以它只用于在小网络上*检验*反向传递，绝不能用来训练。
 
 
 # %% role="module" part="computeNumericalGradient"
 def computeNumericalGradient(
-    J: Callable[[np.ndarray], float], theta: np.ndarray, e: float = 1e-4
+    J: Callable[[np.ndarray], float | tuple], theta: np.ndarray, e: float = 1e-4
 ) -> np.ndarray:
     """Central-difference estimate of the gradient of J at theta.
     用中心差分估计 J 在 theta 处的梯度（梯度检验）。
@@ -655,7 +677,8 @@ def computeNumericalGradient(
 
     Parameters
     ----------
-    J : callable, J(theta) -> cost, or -> (cost, grad) (only the cost is used)
+    J : callable, J(theta) -> cost, or -> (cost, grad) like nnCostFunction; as in ex4, only
+        the first output (the cost) is used. The graded cases call it both ways.
     theta : ndarray of shape (n,)
     e : float, the perturbation
 

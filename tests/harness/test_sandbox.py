@@ -66,9 +66,11 @@ def test_stage_is_private_to_the_slot():
         try:
             info = stage.path.stat()
             assert stat.S_IMODE(info.st_mode) == 0o750 and info.st_gid == slot.gid
-            assert sorted(p.name for p in stage.path.iterdir()) == ["nn.py", "worker.py"]
+            names = sorted(p.name for p in stage.path.iterdir())
+            assert names == ["nn.py", stage.workdir_name, "worker.py"]  # + the working folder
             for item in stage.path.iterdir():
-                assert stat.S_IMODE(item.stat().st_mode) == 0o640
+                assert stat.S_IMODE(item.stat().st_mode) == (0o750 if item.is_dir() else 0o640)
+                assert item.stat().st_gid == slot.gid
         finally:
             sb.remove_stage(stage)
         assert not stage.path.exists()

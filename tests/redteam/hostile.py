@@ -12,7 +12,10 @@ Expectations:
 * the parts that must score 0 are the target's and those of functions that genuinely call it in
   the correct submission (``LOSES``; ``zero`` overrides); every other part keeps full marks;
 * ``partial`` - parts graded on (J, grad) that lose the gradient's credit only;
-* ``load_error`` - the attack makes loading fail: every part scores 0 and ``report.error`` says why.
+* ``load_error`` - the attack makes loading fail: every part scores 0 and ``report.error`` says why;
+* ``top_level`` - the attack is top-level code that fails (an exception or the import time limit):
+  the module's definitions are graded without it, every part keeps full marks, and one warning
+  names the failure.
 
 ``$name`` placeholders are filled in per run (see :func:`build_source`).
 """
@@ -65,6 +68,7 @@ class Hostile:
     expect: tuple[str, ...] = ()
     says: str = ""
     load_error: str | None = None
+    top_level: str | None = None
     zero: tuple[str, ...] | None = None
     partial: tuple[str, ...] = ()  # must lose points, may keep partial credit
     seccomp: bool = False  # also run on tier "seccomp"
@@ -77,6 +81,8 @@ class Hostile:
     def zero_parts(self) -> tuple[str, ...]:
         if self.load_error is not None:
             return PARTS
+        if self.top_level is not None:
+            return ()
         if self.zero is not None:
             return self.zero
         return LOSES.get(self.target or "", (self.target,) if self.target else ())
@@ -272,7 +278,7 @@ def gradientDescent(costFunction, initial_params, alpha, num_iters):
 
 HOSTILE: list[Hostile] = [
     # ---------------------------------------------------------------- hangs (the real spec)
-    harness("loop_at_import", load_error="timeout"),
+    harness("loop_at_import", top_level="longer than the 5 s limit"),
     Hostile(
         "loop_in_sigmoidGradient",
         "sigmoidGradient",
@@ -339,12 +345,12 @@ HOSTILE: list[Hostile] = [
         says="raised SystemExit",
         check=fake_lines_not_in_feedback,
     ),
-    harness("sys_exit_at_import", load_error="SystemExit", cli=True),
+    harness("sys_exit_at_import", top_level="SystemExit", cli=True),
     harness("os_exit", "predict", expect=("crash",), says="crashed", seccomp=True),
     harness("segfault", "gradientDescent", expect=("crash",), says="crashed", seccomp=True),
     harness("abort", "computeNumericalGradient", expect=("crash",), says="crashed"),
     harness("syntax_error", load_error="SyntaxError"),
-    harness("missing_module", load_error="ModuleNotFoundError"),
+    harness("missing_module", top_level="ModuleNotFoundError"),
     harness("wrong_type_str", "sigmoid", expect=("wrong_type",), says="not an array of numbers"),
     harness("complex_result", "randInitializeWeights", expect=("wrong_type",)),
     Hostile(

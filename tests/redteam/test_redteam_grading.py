@@ -487,6 +487,11 @@ def test_grading_completes_with_a_full_report(redteam, hostile, tier):
 @pytest.mark.parametrize("hostile, tier", CASES)
 def test_attacked_part_scores_zero_with_a_clear_message(redteam, hostile, tier):
     report = redteam.run(hostile, tier).report
+    if hostile.top_level is not None:
+        assert report.score == report.max_score and report.error is None
+        failed = [w for w in report.warnings if "top-level code" in w]
+        assert len(failed) == 1 and hostile.top_level in failed[0], report.warnings
+        return
     lost = {p.part: p.score for p in report.parts if p.part in hostile.zero_parts}
     assert lost and set(lost.values()) == {0.0}, lost
     assert all(0 < _part(report, p).score < _part(report, p).points for p in hostile.partial)
@@ -521,7 +526,9 @@ def test_no_score_exceeds_its_maximum(redteam, hostile, tier):
     report = redteam.run(hostile, tier).report
     assert all(0 <= p.score <= p.points for p in report.parts)
     assert all(0 <= c.fraction <= 1 for p in report.parts for c in p.cases)
-    assert report.max_score == 100 and 0 <= report.score < report.max_score
+    # Every attack costs points, except top-level code: the definitions are graded without it.
+    ceiling = report.max_score + (hostile.top_level is not None)
+    assert report.max_score == 100 and 0 <= report.score < ceiling
     assert report.score == pytest.approx(sum(p.score for p in report.parts))
 
 

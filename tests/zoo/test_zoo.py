@@ -22,7 +22,7 @@ from zoo_table import (
 )
 
 from autograder.cases import HIDDEN, PUBLIC, Case, build_cases
-from autograder.diagnosis import diagnose, load_catalog
+from autograder.diagnosis import diagnose, examine, load_catalog
 from autograder.grading import CaseResult, GradeReport, _part_misconceptions, grade_submission
 from autograder.homeworks.backprop import misconceptions as mc
 from autograder.spec import load_spec
@@ -148,7 +148,8 @@ def squaredErrorCostFunction(nn_params, layer_sizes, X, y):
 
 
 def computeNumericalGradient(J, theta, e=1e-4):
-    return _answer("computeNumericalGradient", [theta], np.zeros(np.shape(theta)))
+    args = [theta] if e == 1e-4 else [theta, e]  # as the cases pass them
+    return _answer("computeNumericalGradient", args, np.zeros(np.shape(theta)))
 
 
 def predict(Theta1, Theta2, X):
@@ -242,9 +243,65 @@ def test_catalog_entries_are_well_formed():
         assert (m.variant is None) != (m.matcher is None), m.tag
 
 
-def test_a_coincidental_match_on_a_subset_of_cases_is_not_named_for_the_part():
-    def result(i, tags):
-        return CaseResult(f"p/hidden/{i}", HIDDEN, "", False, 0.0, "wrong_value", "", tags)
+# Part-level naming (_part_misconceptions). Each failing case: (matched tags, unaffected tags); a
+# tag is named only if it explains every failing, diagnosed case, or changes nothing on it while
+# another named tag explains it.
+_NAMING = [
+    ("one mistake on every failing case", [("a", ""), ("a", "")], ["a"]),
+    ("a match on one case of several is a coincidence", [("a", ""), ("", ""), ("", "")], []),
+    ("no mistake explains every case", [("a", ""), ("a b", ""), ("c d", "")], []),
+    ("mistakes agreeing everywhere cannot be told apart", [("a b", ""), ("a b", "")], ["a", "b"]),
+    ("a second mistake that changes nothing on some cases", [("a b", ""), ("a", "b")], ["a", "b"]),
+    ("changing nothing is no excuse when nothing else explains", [("b", ""), ("", "b")], []),
+    ("an excuse that rests on a dropped mistake", [("a", ""), ("b", "a"), ("b", "a")], []),
+]
 
-    results = [result(0, ["a"]), result(1, ["a", "b"]), result(2, ["c", "d"])]
-    assert _part_misconceptions(results) == ["a", "c", "d"]
+
+def _results(rows, extra=()) -> list[CaseResult]:
+    out = []
+    for i, (tags, unaffected) in enumerate(rows):
+        out.append(
+            CaseResult(
+                f"p/hidden/{i}",
+                HIDDEN,
+                "",
+                False,
+                0.0,
+                "wrong_value",
+                "",
+                tags.split(),
+                diagnosed=True,
+                unaffected=unaffected.split(),
+            )
+        )
+    return out + list(extra)
+
+
+@pytest.mark.parametrize("rows, named", [r[1:] for r in _NAMING], ids=[r[0] for r in _NAMING])
+def test_a_part_names_only_the_mistakes_that_explain_all_its_failing_cases(rows, named):
+    assert _part_misconceptions(_results(rows)) == named
+
+
+# Cases that are not evidence: passed, or failed without an answer the catalogue could compare.
+_NOT_EVIDENCE = [
+    CaseResult("p/hidden/8", HIDDEN, "", True, 1.0, "passed", ""),
+    CaseResult("p/hidden/9", HIDDEN, "", False, 0.0, "exception", ""),
+    CaseResult("p/hidden/10", HIDDEN, "", False, 0.0, "wrong_value", ""),  # the timed case
+]
+
+
+@pytest.mark.parametrize("other", _NOT_EVIDENCE, ids=["passed", "exception", "not_diagnosed"])
+def test_cases_without_a_compared_answer_neither_confirm_nor_refute(other):
+    assert _part_misconceptions(_results([("a", "")], [other])) == ["a"]
+
+
+def test_a_mistake_that_changes_nothing_on_a_case_is_reported_unaffected():
+    case = next(
+        c
+        for c in build_cases(SPEC, secret=SECRET, student_id=STUDENT_ID, visibility=(HIDDEN,))
+        if c.part == "nnGrad" and c.context["lambda_"] == 0 and c.time_limit is None
+    )
+    value = mc.buggy_network(case.context, mc.Bug(grad_scale=lambda m: 1.0))
+    found = examine(case, value, CATALOG)
+    assert [m.tag for m in found.matched] == ["grad_missing_1_over_m"]
+    assert {"bias_regularized_grad", "reg_grad_missing"} <= set(found.unaffected)

@@ -60,6 +60,7 @@ ZOO: list[tuple[str, str, set[str]]] = [
     ("numgrad_one_sided", "numgrad_one_sided", {"computeNumericalGradient"}),
     ("numgrad_over_e", "numgrad_over_e", {"computeNumericalGradient"}),
     ("numgrad_perturb_not_reset", "numgrad_perturb_not_reset", {"computeNumericalGradient"}),
+    ("numgrad_theta_not_restored", "numgrad_theta_not_restored", {"computeNumericalGradient"}),
     # predict
     ("predict_one_based", "predict_one_based", {"predict"}),
     ("predict_missing_bias", "predict_missing_bias", {"predict"}),

@@ -132,7 +132,7 @@ def nnCostFunction(
 
 
 def computeNumericalGradient(
-    J: Callable[[np.ndarray], float], theta: np.ndarray, e: float = 1e-4
+    J: Callable[[np.ndarray], float | tuple], theta: np.ndarray, e: float = 1e-4
 ) -> np.ndarray:
     """Central-difference estimate of the gradient of J at theta.
     用中心差分估计 J 在 theta 处的梯度（梯度检验）。
@@ -141,7 +141,8 @@ def computeNumericalGradient(
 
     Parameters
     ----------
-    J : callable, J(theta) -> cost, or -> (cost, grad) (only the cost is used)
+    J : callable, J(theta) -> cost, or -> (cost, grad) like nnCostFunction; as in ex4, only
+        the first output (the cost) is used. The graded cases call it both ways.
     theta : ndarray of shape (n,)
     e : float, the perturbation
 

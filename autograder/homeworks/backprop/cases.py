@@ -14,7 +14,7 @@ import numpy as np
 
 import bpnet_ref as ref
 from autograder.cases import PUBLIC, CaseDraft
-from autograder.harness.runner import CallableSpec
+from autograder.harness.protocol import CallableSpec
 
 # ---------------------------------------------------------------------------------------------
 # Shared helpers
@@ -337,6 +337,12 @@ def squared_error_cost_cases(rng, visibility, count):
 
 
 def numerical_gradient_cases(rng, visibility, count):
+    """Central differences of a quadratic; every other case's J returns ``(cost, grad)``.
+
+    That is how gradient checking calls it (ex4's checkNNGradients, and the handout's, pass
+    ``nnCostFunction``, and ex4's computeNumericalGradient keeps J's first output), so the
+    docstring's promise that J may return ``(cost, grad)`` is graded too.
+    """
     if visibility == PUBLIC:
         rng = np.random.default_rng(7)
     drafts = []
@@ -347,9 +353,13 @@ def numerical_gradient_cases(rng, visibility, count):
         e = 1e-4 if i % 2 == 0 else 1e-3
         f = lambda t, A=A, b=b, c=c: quadratic_cost(A, b, c)(t)[0]  # noqa: E731
         expected = ref.numerical_gradient(f, theta, e)
-        J = CallableSpec("quadratic", {"A": A, "b": b, "c": c})
+        kind = "quadratic" if i % 2 == 0 else "quadratic_cost_grad"
+        J = CallableSpec(kind, {"A": A, "b": b, "c": c})
         args = [J, theta] if e == 1e-4 else [J, theta, e]
-        label = f"quadratic + sine ripple, n={n}, e={e:g}" if visibility == PUBLIC else "hidden"
+        label = f"quadratic + sine ripple, n={n}, e={e:g}" + (
+            "" if kind == "quadratic" else ", J returns (cost, grad)"
+        )
+        label = label if visibility == PUBLIC else "hidden"
         drafts.append(
             CaseDraft(
                 args, expected, label, context={"A": A, "b": b, "c": c, "theta": theta, "e": e}
@@ -439,6 +449,7 @@ _LABEL_PHRASES_ZH = [
     ("single example (m = 1)", "单个样本 (m = 1)"),
     ("binary output (K = 2)", "二分类输出 (K = 2)"),
     ("no hidden layer (L = 2)", "无隐藏层 (L = 2)"),
+    (", J returns (cost, grad)", "，J 返回 (cost, grad)"),
     ("quadratic + sine ripple", "二次函数 + 正弦扰动"),
     ("ex4 forum case", "ex4 论坛用例"),
     ("ex4 vector", "ex4 向量"),

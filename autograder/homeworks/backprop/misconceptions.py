@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from autograder.cases import Case
-from autograder.diagnosis import Misconception, variant_matches
+from autograder.diagnosis import Misconception, unchanged, variant_matches
 from autograder.homeworks.backprop.cases import quadratic_cost
 from bpnet_ref import sigmoid
 
@@ -224,11 +224,17 @@ def network_variant(bug: Bug) -> Callable[[Case], Any]:
 # ---------------------------------------------------------------------------------------------
 
 
-def _any_of(*variants: Callable[[Case], Any]) -> Callable[[Case, Any], bool]:
-    """A matcher for one mistake that students write in several equivalent-in-spirit ways."""
+def _any_of(*variants: Callable[[Case], Any]) -> Callable[[Case, Any], bool | None]:
+    """A matcher for one mistake that students write in several equivalent-in-spirit ways.
 
-    def matcher(case: Case, value: Any) -> bool:
-        return any(variant_matches(case, v(case), value) for v in variants)
+    ``None`` (no difference on this case) when no way of writing it changes the case's answer.
+    """
+
+    def matcher(case: Case, value: Any) -> bool | None:
+        alts = [alt for alt in (v(case) for v in variants) if not unchanged(case, alt)]
+        if not alts:
+            return None
+        return any(variant_matches(case, alt, value) for alt in alts)
 
     return matcher
 
@@ -259,6 +265,8 @@ def _numgrad(case: Case, formula: str) -> np.ndarray:
     def J(t: np.ndarray) -> float:
         return cost(t)[0]
 
+    if formula.startswith("drift"):
+        return _numgrad_drifting(J, theta, e, first=1.0 if formula == "drift_down" else -1.0)
     out, perturb = np.empty_like(theta), np.zeros_like(theta)
     for p in range(theta.size):
         perturb[p] = e
@@ -272,6 +280,22 @@ def _numgrad(case: Case, formula: str) -> np.ndarray:
             out[p] = (J(theta + perturb) - J(theta - perturb)) / (2 * e)
         if formula != "not_reset":
             perturb[p] = 0.0
+    return out
+
+
+def _numgrad_drifting(J: Callable, theta: np.ndarray, e: float, first: float) -> np.ndarray:
+    """Central differences taken by moving θ_p itself, never put back.
+
+    ``first = 1``: ``theta[p] += e; J; theta[p] -= 2 * e; J`` leaves θ_p at θ_p - e ("drift_down");
+    ``first = -1`` steps down first and leaves θ_p + e. Each later component is then estimated at
+    a θ whose earlier components are all off by e: close to the truth, but beyond any tolerance.
+    """
+    t, out = theta.copy(), np.empty_like(theta)
+    for p in range(t.size):
+        t[p] += first * e
+        J_first = J(t)
+        t[p] -= first * 2 * e
+        out[p] = first * (J_first - J(t)) / (2 * e)
     return out
 
 
@@ -343,7 +367,9 @@ def _init_zero_to_eps(w, L_in, L_out, eps):
 
 
 def _init_unscaled(w, L_in, L_out, eps):
-    return w.shape == (L_out, 1 + L_in) and eps < 0.5 and _looks_uniform(w, 0.0, 1.0)
+    # For any ε: a part's name must explain every failing case (near ε = 1, [0, 1) is also
+    # [0, ε], and both mistakes are named: the values cannot tell them apart).
+    return w.shape == (L_out, 1 + L_in) and _looks_uniform(w, 0.0, 1.0)
 
 
 def _init_no_bias(w, L_in, L_out, eps):
@@ -654,6 +680,16 @@ CATALOG: list[Misconception] = [
         "central differences divided by e instead of 2e",
         "中心差分除以了 e，而不是 2e",
         variant=lambda case: _numgrad(case, "over_e"),
+    ),
+    _mc(
+        "numgrad_theta_not_restored",
+        ("computeNumericalGradient",),
+        "θ perturbed in place (theta[p] += e) and never restored: every later component is "
+        "estimated at a shifted θ",
+        "在 theta 本身上做扰动（theta[p] += e）后没有复原：后面的每个分量都是在偏移了的 θ 处估计的",
+        matcher=_any_of(
+            lambda case: _numgrad(case, "drift_down"), lambda case: _numgrad(case, "drift_up")
+        ),
     ),
     _mc(
         "numgrad_perturb_not_reset",

@@ -140,7 +140,10 @@ def computeNumericalGradient(J, theta, e=1e-4):
         plus, minus = list(theta), list(theta)
         plus[p] += e
         minus[p] -= e
-        out.append((J(np.array(plus)) - J(np.array(minus))) / (2 * e))
+        loss_plus, loss_minus = J(np.array(plus)), J(np.array(minus))
+        if isinstance(loss_plus, (tuple, list)):  # J returned (cost, grad): keep the cost
+            loss_plus, loss_minus = loss_plus[0], loss_minus[0]
+        out.append((loss_plus - loss_minus) / (2 * e))
     return out
 
 

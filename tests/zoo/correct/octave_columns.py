@@ -94,6 +94,8 @@ def computeNumericalGradient(J, theta, e=1e-4):
         perturb.flat[p] = e
         loss1 = J(theta - perturb)
         loss2 = J(theta + perturb)
+        if isinstance(loss1, tuple):  # like Octave's loss1 = J(...): only the first output
+            loss1, loss2 = loss1[0], loss2[0]
         numgrad.flat[p] = (loss2 - loss1) / (2 * e)
         perturb.flat[p] = 0
     return numgrad

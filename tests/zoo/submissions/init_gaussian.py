@@ -94,12 +94,16 @@ def squaredErrorCostFunction(nn_params, layer_sizes, X, y):
 
 
 def computeNumericalGradient(J, theta, e=1e-4):
+    def cost(t):  # J may return (cost, grad), as nnCostFunction does: keep the cost
+        value = J(t)
+        return value[0] if isinstance(value, tuple) else value
+
     theta = np.asarray(theta, dtype=float)
     numgrad = np.zeros_like(theta)
     perturb = np.zeros_like(theta)
     for p in range(theta.size):
         perturb.flat[p] = e
-        numgrad.flat[p] = (J(theta + perturb) - J(theta - perturb)) / (2 * e)
+        numgrad.flat[p] = (cost(theta + perturb) - cost(theta - perturb)) / (2 * e)
         perturb.flat[p] = 0
     return numgrad
 

@@ -1,0 +1,435 @@
+"""The parent's side of the worker protocol, shared by every way of running a worker.
+
+:class:`WorkerClient` holds what does not depend on *how* the worker process was made: building
+requests, checking every reply against the request it answers (random id, status, structure,
+dtype, shape, size caps), the submission's total time budget, and the capped copy of what the
+student printed. :class:`~autograder.harness.runner.SandboxedSubmission` (a sandboxed worker) and
+:class:`~autograder.harness.local.LocalSubmission` (a plain child process, for the self-check on
+machines without a sandbox) add the process side.
+
+This module imports nothing POSIX-only, so the self-check imports it on Windows too.
+"""
+
+from __future__ import annotations
+
+import builtins
+import re
+import secrets
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from .protocol import Caps, ProtocolError, encode_frame, encode_tree, read_npy
+
+__all__ = ["CallOutcome", "STATUSES", "SUBSTITUTES", "WorkerClient"]
+
+STATUSES = frozenset(
+    {
+        "ok",
+        "exception",
+        "timeout",
+        "crash",
+        "missing_function",
+        "not_callable",
+        "bad_result",
+        "protocol_error",
+        "budget_exhausted",
+        "load_failed",
+    }
+)
+_CALL_REPLIES = frozenset(
+    {"ok", "exception", "missing_function", "not_callable", "bad_result", "load_failed"}
+)
+_LOAD_REPLIES = frozenset({"ok", "exception"})
+SUBSTITUTES = frozenset({"sigmoid", "sigmoidGradient"})
+MAX_OUTPUTS = 16
+MAX_MESSAGE = 500
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
+
+
+@dataclass
+class CallOutcome:
+    """What happened when the parent asked the child to do something.
+
+    Parameters
+    ----------
+    status : str
+        One of :data:`STATUSES`.
+    value : object
+        For ``"ok"`` calls: a float64 ``np.ndarray`` (``n_outputs == 1``) or a tuple of them.
+    error_type : str or None
+        Built-in exception name (``"exception"``), a sanitized type name (``"bad_result"``,
+        ``"not_callable"``) or a harness reason.
+    error_message : str or None
+        The student's own text (capped) or a harness message; show it only for public cases.
+    elapsed : float
+        Seconds inside the student's function (child clock, clamped to the parent's wall time).
+    wall : float
+        Seconds the parent waited for the whole exchange, on its own clock: the child cannot
+        forge it, so time limits that decide a grade (finite-difference detection) use it.
+    """
+
+    status: str
+    value: object = None
+    error_type: str | None = None
+    error_message: str | None = None
+    elapsed: float = 0.0
+    wall: float = 0.0
+
+
+class _Timeout(Exception):
+    pass
+
+
+class _Crash(Exception):
+    pass
+
+
+class _StartFailed(Exception):
+    pass
+
+
+def _safe_exception_name(name: object) -> str:
+    """Only names of real built-in exceptions cross; anything else could smuggle data."""
+    if isinstance(name, str) and _IDENT.fullmatch(name):
+        obj = getattr(builtins, name, None)
+        if isinstance(obj, type) and issubclass(obj, BaseException):
+            return name
+    return "Exception"
+
+
+def _safe_type_name(name: object) -> str:
+    """A built-in or numpy type name, else ``"object"`` (student class names are data)."""
+    if isinstance(name, str):
+        head = name.split(" ", 1)[0]
+        if _IDENT.fullmatch(head):
+            for namespace in (builtins, np):
+                if isinstance(getattr(namespace, head, None), type):
+                    return head
+    return "object"
+
+
+def _text(value: object, limit: int = MAX_MESSAGE) -> str | None:
+    return value[:limit] if isinstance(value, str) else None
+
+
+def _module_name(filename: str) -> str:
+    """The student's module name: the file's stem unless it would shadow a real module."""
+    stem = filename[:-3] if filename.endswith(".py") else ""
+    reserved = set(getattr(sys, "stdlib_module_names", ())) | {"numpy", "submission", "worker"}
+    return stem if stem.isidentifier() and stem not in reserved else "nn"
+
+
+class WorkerPipe(Protocol):
+    """How a :class:`WorkerClient` talks to its live worker; every operation has a deadline."""
+
+    def send(self, data: bytes, deadline: float) -> None:
+        """Write a whole frame; ``_Timeout`` past ``deadline``, ``_Crash`` if the worker is gone."""
+
+    def recv(self, deadline: float, caps: Caps) -> tuple[dict[str, Any], list[bytearray]]:
+        """Read one frame with ``caps``; raises ``_Timeout``, ``_Crash`` or ``ProtocolError``."""
+
+    def has_stray_output(self) -> bool:
+        """True if the worker wrote protocol bytes nobody asked for (or hung up) while idle."""
+
+
+class WorkerClient:
+    """Calls into one student's module in a worker process, never trusting the answers.
+
+    Subclasses own the process side. They set the attributes below in ``__init__`` and implement
+    ``start``, ``close``, ``_ensure_child`` (a live, ready worker in ``_child`` or an exception),
+    ``_kill_child(wait)`` (end the worker; its exit code if it ended by itself within ``wait`` s),
+    ``_crash_message`` and ``_load_in_child`` (send the ``load`` request).
+
+    Attributes
+    ----------
+    limits : Limits
+        Timeouts, budget and output caps.
+    tier : str
+        How the worker is isolated (``"bwrap"`` ... ``"local"``).
+    warnings : list of str
+        Messages for the results about weak isolation.
+    """
+
+    limits: Any
+    tier: str
+    warnings: list[str]
+    _child: WorkerPipe | None
+    _stderr: bytearray
+    _stderr_total: int
+    _spent: float
+    _closed: bool
+    _loaded_in_child: bool
+    _load_outcome: CallOutcome | None
+
+    # ------------------------------------------------------------------ process side (abstract)
+
+    def start(self) -> None:
+        """Spawn the worker now, without waiting for it to be ready (the next call waits)."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """End the worker and delete what the submission left."""
+        raise NotImplementedError
+
+    def _ensure_child(self) -> None:
+        raise NotImplementedError
+
+    def _kill_child(self, wait: float = 0.0) -> int | None:
+        raise NotImplementedError
+
+    def _crash_message(self) -> str:
+        raise NotImplementedError
+
+    def _load_in_child(self) -> CallOutcome:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ context manager
+
+    def __enter__(self) -> WorkerClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def stderr(self) -> str:
+        """What the student printed (capped). Never show it for hidden cases."""
+        return self._stderr.decode("utf-8", "replace")
+
+    @property
+    def stderr_total(self) -> int:
+        """Bytes the student printed in all, including the discarded part."""
+        return self._stderr_total
+
+    @property
+    def budget_left(self) -> float:
+        """Seconds left in the submission's total budget."""
+        return max(0.0, self.limits.total_budget - self._spent)
+
+    def load(self) -> CallOutcome:
+        """Execute the student's module (once; the outcome is cached).
+
+        Returns
+        -------
+        CallOutcome
+            Status ``ok``, ``exception``, ``timeout``, ``crash``, ``protocol_error`` or
+            ``budget_exhausted``.
+        """
+        self._check_open()
+        if self._load_outcome is None:
+            self._load_outcome = self._load_in_child()
+        return self._load_outcome
+
+    def call(
+        self,
+        function: str,
+        args: list[Any],
+        kwargs: dict[str, Any],
+        *,
+        n_outputs: int = 1,
+        timeout: float,
+        substitute: dict[str, str] | None = None,
+    ) -> CallOutcome:
+        """Call ``function(*args, **kwargs)`` in the child.
+
+        Parameters
+        ----------
+        function : str
+            Name of a global of the student's module.
+        args, kwargs
+            Arrays, scalars, strings, None, lists/tuples of those, :class:`CallableSpec`.
+        n_outputs : int
+            1: the return value becomes one float64 array; k > 1: a k-tuple of arrays.
+        timeout : float
+            Wall seconds for this call (capped by the remaining budget).
+        substitute : dict, optional
+            ``{student_global: helper}`` with helper ``"sigmoid"`` or ``"sigmoidGradient"``.
+
+        Returns
+        -------
+        CallOutcome
+        """
+        self._check_open()
+        request = self._call_request(function, args, kwargs, n_outputs, substitute)
+        if self.budget_left <= 0:
+            return CallOutcome(
+                "budget_exhausted", error_type="budget_exhausted", error_message="time budget spent"
+            )
+        loaded = self.load()
+        if loaded.status != "ok":
+            return self._load_failed(loaded)
+        if self._child is not None and self._child.has_stray_output():
+            # Leftovers of an earlier call (forked copies, forged frames): that worker is spoiled,
+            # but the damage must not be charged to this call.
+            self._kill_child()
+        if not self._loaded_in_child:
+            reloaded = self._load_in_child()
+            if reloaded.status != "ok":
+                return (
+                    reloaded
+                    if reloaded.status == "budget_exhausted"
+                    else self._load_failed(reloaded)
+                )
+        header, blobs = request
+        return self._exchange(header, blobs, timeout, n_outputs)
+
+    # ------------------------------------------------------------------ internals
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError(f"{type(self).__name__} is closed")
+
+    def _call_request(
+        self,
+        function: str,
+        args: Any,
+        kwargs: Any,
+        n_outputs: int,
+        substitute: dict[str, str] | None,
+    ) -> tuple[dict[str, Any], list[bytes]]:
+        if not isinstance(function, str) or not _IDENT.fullmatch(function):
+            raise ValueError(f"invalid function name {function!r}")
+        if not isinstance(n_outputs, int) or not 1 <= n_outputs <= MAX_OUTPUTS:
+            raise ValueError(f"n_outputs must be 1..{MAX_OUTPUTS}")
+        substitute = dict(substitute or {})
+        for target, helper in substitute.items():
+            if not _IDENT.fullmatch(str(target)) or helper not in SUBSTITUTES:
+                raise ValueError(f"invalid substitute {target!r} -> {helper!r}")
+        blobs: list[bytes] = []
+        args_node, _ = encode_tree(list(args), blobs)
+        kwargs_node, _ = encode_tree(dict(kwargs), blobs)
+        header = {
+            "op": "call",
+            "function": function,
+            "args": args_node,
+            "kwargs": kwargs_node,
+            "n_outputs": n_outputs,
+            "substitute": substitute,
+        }
+        return header, blobs
+
+    @staticmethod
+    def _load_failed(loaded: CallOutcome) -> CallOutcome:
+        return CallOutcome(
+            "load_failed",
+            error_type=loaded.error_type or loaded.status,
+            error_message=loaded.error_message,
+        )
+
+    def _sink(self, chunk: bytes) -> None:
+        self._stderr_total += len(chunk)
+        room = self.limits.max_stderr_bytes - len(self._stderr)
+        if room > 0:
+            self._stderr += chunk[:room]
+
+    def _deadline(self, timeout: float) -> tuple[float, bool]:
+        """Absolute deadline for an operation and whether the budget (not the timeout) sets it."""
+        left = self.budget_left
+        return time.monotonic() + min(timeout, left), left < timeout
+
+    def _exchange(
+        self, header: dict[str, Any], blobs: list[bytes], timeout: float, n_outputs: int
+    ) -> CallOutcome:
+        """Send one request and validate its reply; kill the worker on anything abnormal."""
+        if self.budget_left <= 0:
+            return CallOutcome(
+                "budget_exhausted", error_type="budget_exhausted", error_message="time budget spent"
+            )
+        self._ensure_child()
+        child = self._child
+        assert child is not None
+        request_id = secrets.token_hex(16)
+        frame = encode_frame({**header, "id": request_id}, blobs)
+        deadline, by_budget = self._deadline(timeout)
+        started = time.monotonic()
+        try:
+            child.send(frame, deadline)
+            caps = Caps(
+                max_blobs=n_outputs,
+                max_total_bytes=self.limits.max_result_bytes + n_outputs * 4096,
+                max_elements=self.limits.max_result_bytes // 8,
+            )
+            reply, raw = child.recv(deadline, caps)
+            outcome = self._validate(header["op"], reply, raw, request_id, n_outputs)
+        except _Timeout:
+            self._kill_child()
+            if by_budget:
+                outcome = CallOutcome(
+                    "budget_exhausted",
+                    error_type="budget_exhausted",
+                    error_message="time budget spent",
+                )
+            else:
+                outcome = CallOutcome(
+                    "timeout", error_type="timeout", error_message=f"no answer within {timeout:g} s"
+                )
+        except _Crash:
+            outcome = CallOutcome("crash", error_type="crash", error_message=self._crash_message())
+        except ProtocolError as exc:
+            self._kill_child()
+            outcome = CallOutcome(
+                "protocol_error", error_type="protocol_error", error_message=str(exc)[:200]
+            )
+        wall = time.monotonic() - started
+        self._spent += wall
+        if outcome.status in ("timeout", "budget_exhausted"):
+            outcome.elapsed = wall
+        outcome.elapsed = min(max(outcome.elapsed, 0.0), wall)
+        outcome.wall = wall
+        return outcome
+
+    def _validate(
+        self, op: str, reply: dict[str, Any], raw: list[bytearray], request_id: str, n_outputs: int
+    ) -> CallOutcome:
+        """Check a reply's id, status and structure; parse its arrays with the strict reader."""
+        if reply.get("id") != request_id:
+            raise ProtocolError("reply does not answer this request")
+        status = reply.get("status")
+        allowed = {"load": _LOAD_REPLIES, "call": _CALL_REPLIES}.get(op, {"ok"})
+        if status not in allowed:
+            raise ProtocolError("unexpected status")
+        elapsed = reply.get("elapsed", 0.0)
+        elapsed = (
+            float(elapsed)
+            if isinstance(elapsed, (int, float)) and not isinstance(elapsed, bool)
+            else 0.0
+        )
+        if status == "exception":
+            return CallOutcome(
+                "exception",
+                error_type=_safe_exception_name(reply.get("error_type")),
+                error_message=_text(reply.get("error_message")),
+                elapsed=elapsed,
+            )
+        if status in ("bad_result", "not_callable"):
+            return CallOutcome(
+                status,
+                error_type=_safe_type_name(reply.get("error_type")),
+                error_message=_text(reply.get("error_type"), 100),
+                elapsed=elapsed,
+            )
+        if status in ("missing_function", "load_failed"):
+            return CallOutcome(status, error_type=status, elapsed=elapsed)
+        if op != "call":
+            if raw:
+                raise ProtocolError("unexpected arrays")
+            return CallOutcome("ok", elapsed=elapsed)
+        return CallOutcome(
+            "ok", value=self._result_value(reply.get("value"), raw, n_outputs), elapsed=elapsed
+        )
+
+    @staticmethod
+    def _result_value(tree: Any, raw: list[bytearray], n_outputs: int) -> Any:
+        expected: Any = (
+            {"$nd": 0} if n_outputs == 1 else {"$tuple": [{"$nd": i} for i in range(n_outputs)]}
+        )
+        if tree != expected or len(raw) != n_outputs:
+            raise ProtocolError("reply value has the wrong structure")
+        arrays = tuple(read_npy(blob) for blob in raw)
+        return arrays[0] if n_outputs == 1 else arrays
