@@ -322,7 +322,11 @@ class _Grader:
             from autograder.harness.local import LocalSubmission
 
             child = LocalSubmission(
-                source.code, filename=self.spec.module_name, files=source.files, limits=limits
+                source.code,
+                filename=self.spec.module_name,
+                files=source.files,
+                limits=limits,
+                runtime=self.spec.runtime,
             )
             child.warnings.append(msg("local_tier", self.lang))
             return child

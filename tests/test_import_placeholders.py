@@ -9,6 +9,7 @@ the red team: placeholders abused to smuggle data or reach the grader.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
 from pathlib import Path
@@ -268,9 +269,29 @@ def test_notebooks_get_the_same_placeholders(tmp_path, uses_pandas):
     )
 
 
-def test_a_module_used_at_import_still_fails_the_load_with_its_name(tmp_path):
+@pytest.mark.skipif(
+    importlib.util.find_spec("pandas") is None, reason="needs pandas installed for the grader"
+)
+@pytest.mark.parametrize("uses_pandas", [False, True], ids=["unused", "used by a graded function"])
+def test_the_local_self_check_agrees_with_the_grader(tmp_path, uses_pandas):
+    """Where no sandbox exists the self-check runs the student's own interpreter, which has pandas
+    here: it must not import it for real, or it would pass what the grader fails."""
+    function, body, _ = USES_MISSING["pandas.DataFrame in the body"]
+    path = tmp_path / "nn.py"
+    path.write_text(_with(CORRECT, function, body) if uses_pandas else "import pandas\n" + CORRECT)
+    kw = {"student_id": "alice", "secret": b"k", "visibility": (PUBLIC,)}
+    local = grade_submission(path, tier="local", **kw)
+    sandboxed = grade_submission(path, **kw)
+    assert local.tier == "local" and sandboxed.tier != "local"
+    assert [(p.part, p.score) for p in local.parts] == [(p.part, p.score) for p in sandboxed.parts]
+    assert local.score == (100 - 15 if uses_pandas else 100)
+
+
+def test_a_module_used_at_import_is_named_and_the_definitions_still_graded(tmp_path):
     report = _grade(tmp_path, "import pandas as pd\nFRAME = pd.DataFrame()\n" + CORRECT)
-    assert report.score == 0 and "No module named 'pandas'" in report.error
+    assert (report.score, report.error) == (100, None)
+    (warning,) = [w for w in report.warnings if "top-level code" in w]
+    assert "No module named 'pandas'" in warning and "pandas.DataFrame" in warning
 
 
 # --------------------------------------------------------------------------- red team

@@ -19,6 +19,7 @@ with a timeout.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -34,9 +35,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from autograder.intake import checked_files
+from autograder.spec import RuntimeSpec, load_spec
 
 from .client import CallOutcome, WorkerClient, _Crash, _module_name, _Timeout
 from .protocol import Caps, ProtocolError, read_frame
+from .runtime import GRADER_MODULES, importable_names, provided_entries
 from .sandbox import LOCAL_TIER, Limits, SandboxError
 
 __all__ = ["LOCAL_TIER", "LocalSubmission"]
@@ -52,6 +55,33 @@ _CHUNK = 1 << 16
 #: Response bytes read ahead of the parent; beyond this the reader waits (a flood costs nothing).
 _READ_AHEAD = 4 << 20
 _NO_WINDOW = getattr(subprocess, "CREATE_NO_WINDOW", 0)  # no console flashing up on Windows
+
+
+@functools.lru_cache(maxsize=4)
+def _provided_here(distributions: tuple[str, ...]) -> dict[str, list[str]]:
+    return provided_entries(list(distributions))
+
+
+def import_config(runtime: RuntimeSpec) -> dict[str, Any]:
+    """The worker's import settings, as the sandbox gives them: what it may import from this
+    interpreter's site-packages (the provided distributions and their dependencies), which
+    directories that applies to, what feedback names as provided, what is never a placeholder.
+
+    Parameters
+    ----------
+    runtime : RuntimeSpec
+
+    Returns
+    -------
+    dict
+    """
+    found = _provided_here(runtime.distributions)
+    return {
+        "importable": importable_names(found["provided"]),
+        "restrict": found["sites"],
+        "provided": list(runtime.modules),
+        "reserved": sorted(GRADER_MODULES),
+    }
 
 
 def worker_path() -> list[str]:
@@ -255,6 +285,10 @@ class LocalSubmission(WorkerClient):
     limits : Limits
         Timeouts, budget and the output caps. The resource limits (memory, CPU, processes,
         files) need a sandbox and are not applied.
+    runtime : RuntimeSpec, optional
+        What the grader provides (default: the bundled homework's ``[runtime]``). Student code
+        may import only that (and the standard library) here too, whatever else this machine
+        has installed, so the self-check and the grader agree about a stray ``import pandas``.
 
     Attributes
     ----------
@@ -279,6 +313,7 @@ class LocalSubmission(WorkerClient):
         filename: str = "nn.py",
         files: Mapping[str, bytes] | None = None,
         limits: Limits | None = None,
+        runtime: RuntimeSpec | None = None,
     ):
         self.limits = limits or Limits()
         self.tier = LOCAL_TIER
@@ -314,6 +349,7 @@ class LocalSubmission(WorkerClient):
             "path": worker_path(),
             "max_result_bytes": self.limits.max_result_bytes,
             "ppid": os.getpid(),
+            **import_config(runtime or load_spec().runtime),
         }
         self._command = [sys.executable, *PYTHON_FLAGS, str(WORKER_SOURCE), json.dumps(config)]
         self._env = {**os.environ, **THREAD_ENV}

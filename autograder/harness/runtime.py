@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import glob
 import hashlib
+import inspect
 import json
 import os
 import shutil
@@ -104,16 +105,7 @@ class ChildRuntime:
     @functools.cached_property
     def importable(self) -> list[str]:
         """Top-level module names the child may import from its site-packages."""
-        names = set()
-        for path in self.package_dirs:
-            base = os.path.basename(path)
-            if os.path.basename(os.path.dirname(path)) == "__pycache__":
-                continue
-            if os.path.isdir(path):
-                names.add(base)
-            elif base.endswith((".py", ".so", ".pyd")):
-                names.add(base.split(".", 1)[0])
-        return sorted(n for n in names if n.isidentifier())
+        return importable_names(self.package_dirs)
 
     @property
     def package_sites(self) -> list[str]:
@@ -123,75 +115,122 @@ class ChildRuntime:
         return [self.site_dir] + sorted(sites - {self.site_dir})
 
 
+def provided_entries(wanted: list[str]) -> dict[str, list[str]]:
+    """The site-packages entries of the distributions ``wanted`` and of their dependencies.
+
+    Read from this interpreter's metadata: each distribution's RECORD (its package directories,
+    single-file modules, bundled ``.libs``, metadata), following ``Requires-Dist`` without extras.
+    Self-contained: :func:`_probe_script` runs its source in the child's interpreter, and the local tier
+    runs it in the grader's own.
+
+    Parameters
+    ----------
+    wanted : list of str
+        Distribution names (``"scikit-learn"``).
+
+    Returns
+    -------
+    dict
+        ``provided`` (absolute paths), ``missing`` (wanted but not installed), ``sites`` (every
+        directory holding an installed distribution, provided or not).
+    """
+    import importlib.metadata as md
+    import os
+    import re
+
+    def norm(name):
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    try:
+        from packaging.markers import Marker
+    except ImportError:
+        try:
+            from pip._vendor.packaging.markers import Marker
+        except ImportError:
+            Marker = None
+
+    def needed(marker):
+        marker = marker.strip()
+        if not marker:
+            return True
+        if Marker is not None:
+            try:
+                return Marker(marker).evaluate({"extra": ""})
+            except Exception:  # noqa: BLE001 - an odd marker: fall back to the rule below
+                pass
+        return "extra" not in marker
+
+    dists, sites = {}, set()
+    for dist in md.distributions():
+        name = dist.metadata["Name"] if dist.metadata else None
+        if name:
+            dists.setdefault(norm(name), dist)
+            sites.add(os.path.realpath(str(dist.locate_file(""))))
+    wanted = [norm(w) for w in wanted]
+    todo, seen, missing, provided = list(wanted), set(), [], set()
+    while todo:
+        name = todo.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        dist = dists.get(name)
+        if dist is None:
+            if name in wanted:
+                missing.append(name)
+            continue
+        for req in dist.requires or ():
+            head, _, marker = req.partition(";")
+            match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", head)
+            if match and needed(marker):
+                todo.append(norm(match.group(1)))
+        base = os.path.realpath(str(dist.locate_file("")))
+        files = dist.files
+        if files:
+            for f in files:
+                parts = f.parts
+                if not parts or parts[0] == ".." or os.path.isabs(str(f)):
+                    continue
+                top = parts[:2] if parts[0] == "__pycache__" else parts[:1]
+                provided.add(os.path.join(base, *top))
+        else:  # no RECORD (a distribution packaged by the OS): its top-level names
+            names = (dist.read_text("top_level.txt") or "").split() or [name.replace("-", "_")]
+            for top in names:
+                for entry in (top, top + ".py", top + ".libs"):
+                    provided.add(os.path.join(base, entry))
+            if getattr(dist, "_path", None):
+                provided.add(os.path.realpath(str(dist._path)))
+    return {
+        "provided": sorted(p for p in provided if os.path.lexists(p)),
+        "missing": sorted(missing),
+        "sites": sorted(sites),
+    }
+
+
+def importable_names(entries: list[str]) -> list[str]:
+    """Top-level module names among site-packages entries (packages and single-file modules)."""
+    names = set()
+    for path in entries:
+        base = os.path.basename(path)
+        if os.path.basename(os.path.dirname(path)) == "__pycache__":
+            continue
+        if os.path.isdir(path):
+            names.add(base)
+        elif base.endswith((".py", ".so", ".pyd")):
+            names.add(base.split(".", 1)[0])
+    return sorted(n for n in names if n.isidentifier())
+
+
 # find_spec + metadata instead of importing numpy: the probe runs once per runtime change (cached).
-# argv[1]: the provided distributions; it answers with every site-packages entry of them and of
-# their dependencies (from each distribution's RECORD, ``Requires-Dist`` without extras).
-_PROBE = r"""
-import importlib.metadata as md, importlib.util, json, os, re, site, sys
+# argv[1]: the provided distributions (see provided_entries, whose source precedes it).
+_PROBE_MAIN = r"""
+import importlib.metadata, importlib.util, json, os, site, sys
 spec = importlib.util.find_spec("numpy")
 if spec is None or not spec.origin:
     raise SystemExit("numpy is not installed for this interpreter")
 try:
-    numpy_version = md.version("numpy")
+    numpy_version = importlib.metadata.version("numpy")
 except Exception:
     numpy_version = "unknown"
-def norm(name):
-    return re.sub(r"[-_.]+", "-", name).lower()
-try:
-    from packaging.markers import Marker
-except ImportError:
-    try:
-        from pip._vendor.packaging.markers import Marker
-    except ImportError:
-        Marker = None
-def needed(marker):
-    marker = marker.strip()
-    if not marker:
-        return True
-    if Marker is not None:
-        try:
-            return Marker(marker).evaluate({"extra": ""})
-        except Exception:
-            pass
-    return "extra" not in marker
-dists = {}
-for dist in md.distributions():
-    name = dist.metadata["Name"] if dist.metadata else None
-    if name:
-        dists.setdefault(norm(name), dist)
-wanted = [norm(w) for w in json.loads(sys.argv[1])] if len(sys.argv) > 1 else ["numpy"]
-todo, seen, missing, provided = list(wanted), set(), [], set()
-while todo:
-    name = todo.pop()
-    if name in seen:
-        continue
-    seen.add(name)
-    dist = dists.get(name)
-    if dist is None:
-        if name in wanted:
-            missing.append(name)
-        continue
-    for req in dist.requires or ():
-        head, _, marker = req.partition(";")
-        match = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", head)
-        if match and needed(marker):
-            todo.append(norm(match.group(1)))
-    base = os.path.realpath(str(dist.locate_file("")))
-    files = dist.files
-    if files:
-        for f in files:
-            parts = f.parts
-            if not parts or parts[0] == ".." or os.path.isabs(str(f)):
-                continue
-            top = parts[:2] if parts[0] == "__pycache__" else parts[:1]
-            provided.add(os.path.join(base, *top))
-    else:  # no RECORD (a distribution packaged by the OS): its top-level names
-        names = (dist.read_text("top_level.txt") or "").split() or [name.replace("-", "_")]
-        for top in names:
-            for entry in (top, top + ".py", top + ".libs"):
-                provided.add(os.path.join(base, entry))
-        if getattr(dist, "_path", None):
-            provided.add(os.path.realpath(str(dist._path)))
 out = {
     "version": "%d.%d.%d" % sys.version_info[:3],
     "numpy_version": numpy_version,
@@ -200,11 +239,18 @@ out = {
                   if p and ("site-packages" in p or "dist-packages" in p)],
     "prefixes": sorted({os.path.realpath(p) for p in (sys.prefix, sys.base_prefix,
                         sys.exec_prefix, sys.base_exec_prefix)}),
-    "provided": sorted(p for p in provided if os.path.lexists(p)),
-    "missing": sorted(missing),
 }
+out.update(provided_entries(json.loads(sys.argv[1]) if len(sys.argv) > 1 else ["numpy"]))
 print(json.dumps(out))
 """
+
+
+@functools.lru_cache(maxsize=1)
+def _probe_script() -> str:
+    """The probe run in the child's interpreter: :func:`provided_entries`, then the facts."""
+    return inspect.getsource(provided_entries) + _PROBE_MAIN
+
+
 _PROBE_STDLIB = (
     "import json, os, sys; print(json.dumps([os.path.realpath(p) for p in sys.path if p]))"
 )
@@ -419,7 +465,7 @@ def probe_runtime(python: str) -> ChildRuntime:
         env = {"PATH": "/usr/bin:/bin", "OPENBLAS_NUM_THREADS": "1", "HOME": "/nonexistent"}
         wanted = json.dumps([distribution_name(p) for p in manifest["packages"]])
         try:
-            info = json.loads(_run([python, "-I", "-c", _PROBE, wanted], env))
+            info = json.loads(_run([python, "-I", "-c", _probe_script(), wanted], env))
             stdlib = json.loads(_run([python, "-I", "-S", "-c", _PROBE_STDLIB], env))
         except (OSError, ValueError, subprocess.SubprocessError) as exc:
             raise RuntimeSetupError(

@@ -1471,11 +1471,27 @@ def install_import_placeholders(req):
     PLACEHOLDERS["roots"] = tuple(r.rstrip(os.sep) + os.sep for r in roots if r)
     importable = CONFIG.get("importable")
     if importable:
-        for site in sites:
-            finder = sys.path_importer_cache.get(site)
-            if finder is not None and not isinstance(finder, OnlyProvided):
-                sys.path_importer_cache[site] = OnlyProvided(finder, importable)
+        # The directories holding installed distributions (the sandbox: its site-packages; the
+        # local self-check: every site directory of the student's own interpreter).
+        restrict = {os.path.realpath(p) for p in CONFIG.get("restrict", sites)}
+        for entry in list(sys.path):
+            if entry and os.path.realpath(entry) in restrict:
+                finder = _path_finder(entry)
+                if finder is not None and not isinstance(finder, OnlyProvided):
+                    sys.path_importer_cache[entry] = OnlyProvided(finder, importable)
     sys.meta_path.append(PlaceholderFinder())
+
+
+def _path_finder(entry):
+    """The path-entry finder of ``entry`` (as the import system would make it)."""
+    finder = sys.path_importer_cache.get(entry)
+    if finder is None:
+        for hook in sys.path_hooks:
+            try:
+                return hook(entry)
+            except ImportError:
+                continue
+    return finder
 
 
 # --------------------------------------------------------------------------- requests

@@ -178,7 +178,8 @@ def test_timeout_and_crash_then_a_fresh_worker(tracked, function, status, messag
 
 LOAD_FAILURES = {
     "def f(:\n": ("exception", "SyntaxError"),
-    "import no_such_module_xyz\n": ("exception", "ModuleNotFoundError"),
+    # An unprovided module binds a placeholder: the load fails only when it is used there.
+    "import no_such_module_xyz\nno_such_module_xyz.run()\n": ("exception", "ModuleNotFoundError"),
     "import sys\nsys.exit(0)\n": ("exception", "SystemExit"),
     "import os\nos._exit(0)\n": ("crash", "crash"),
     "while True:\n    pass\n": ("timeout", "timeout"),
@@ -261,7 +262,8 @@ def test_the_students_own_folder_is_not_importable(tracked, tmp_path, monkeypatc
     import importlib
 
     importlib.import_module("helper_xyz")  # importable here, in the grader's process
-    with tracked.track(LocalSubmission("from helper_xyz import g\n", limits=FAST)) as sub:
+    source = "from helper_xyz import g\nVALUE = g()\n"  # a placeholder: it fails when used
+    with tracked.track(LocalSubmission(source, limits=FAST)) as sub:
         loaded = sub.load()
         assert (loaded.status, loaded.error_type) == ("exception", "ModuleNotFoundError")
     sys.modules.pop("helper_xyz", None)
