@@ -8,7 +8,6 @@ real package shadows nothing the grader relies on.
 from __future__ import annotations
 
 import io
-import os
 import re
 import sys
 from pathlib import Path
@@ -19,7 +18,6 @@ import scipy.io
 from harness.conftest import TIER_REPORT, tier_params
 
 from autograder.grading import grade_submission
-from autograder.harness.runtime import find_child_python, probe_runtime
 from autograder.harness.zygote import Zygote
 
 pytestmark = pytest.mark.timeout(240)
@@ -29,17 +27,6 @@ CORRECT = (ROOT / "examples" / "submissions" / "correct.py").read_text()
 TIERS = ("bwrap", "seccomp")
 SIGMOID = re.compile(r"^def sigmoid\(.*?(?=^def )", re.S | re.M)
 X_DATA = np.arange(12.0).reshape(3, 4) / 10
-
-
-def _threadpoolctl_hidden() -> bool:
-    """The child runtime holds threadpoolctl.py (pulled in by an extra package) outside the
-    Landlock allow-list: in the seccomp tier scipy.io's optional ``import threadpoolctl`` then
-    raises PermissionError instead of ImportError. The provided-packages work owns that list."""
-    try:
-        site = probe_runtime(find_child_python()).site_dir
-    except Exception:  # noqa: BLE001 - no runtime: the tier is skipped anyway
-        return False
-    return os.path.exists(os.path.join(site, "threadpoolctl.py"))
 
 
 def _split_solution() -> dict[str, str]:
@@ -100,21 +87,13 @@ LOADERS = {
 
 
 def _loader_params() -> list:
-    params = []
-    for tier in tier_params(TIERS):
-        for name in LOADERS:
-            marks = list(tier.marks)
-            if tier.values[0] == "seccomp" and name == "scipy.io.loadmat":
-                marks.append(
-                    pytest.mark.xfail(
-                        _threadpoolctl_hidden(),
-                        reason="threadpoolctl.py in the child runtime is outside Landlock's "
-                        "allow-list (see _threadpoolctl_hidden)",
-                        strict=False,
-                    )
-                )
-            params.append(pytest.param(tier.values[0], name, marks=marks, id=f"{tier.id}-{name}"))
-    return params
+    # No tier hides an installed module behind PermissionError: what is not provided is absent
+    # (ImportError), so scipy.io's optional ``import threadpoolctl`` works everywhere.
+    return [
+        pytest.param(tier.values[0], name, marks=list(tier.marks), id=f"{tier.id}-{name}")
+        for tier in tier_params(TIERS)
+        for name in LOADERS
+    ]
 
 
 @pytest.mark.parametrize(("tier", "loader"), _loader_params())

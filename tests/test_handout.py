@@ -32,7 +32,10 @@ def test_rules_state_every_rule_with_the_spec_figures(lang):
     assert all(words in rules for words in RULES[lang])
     figures = {f"{SPEC.load_timeout_s:g}", f"{SPEC.call_timeout_s:g}", f"{SPEC.time_budget_s:g}"}
     assert figures <= set(re.findall(r"\d+(?:\.\d+)?", rules))
-    assert "numpy" in rules and SPEC.module_name in rules
+    assert SPEC.module_name in rules
+    # what the spec's [runtime] provides, all of it (the handout imports matplotlib and sklearn)
+    assert {"numpy", "scipy", "matplotlib", "sklearn"} <= set(SPEC.runtime.modules)
+    assert all(module in rules for module in SPEC.runtime.modules)
 
 
 @pytest.mark.parametrize("lang", LANGS)

@@ -192,8 +192,9 @@ def grader_rules(spec: Spec, lang: str) -> str:
 
 
 def provided_packages(spec: Spec) -> list[str]:
-    """Names of the packages student code may import (besides the standard library)."""
-    return ["numpy", "scipy"]
+    """Names of the packages student code may import (besides the standard library): the
+    spec's ``[runtime]`` modules, which ``bpgrade setup`` installs into the child runtime."""
+    return list(spec.runtime.modules)
 
 
 def _float32_rule(spec: Spec, lang: str) -> str:
