@@ -900,7 +900,7 @@ def _ask(request, default_socket):
         if reply.get("ok") or not reply.get("retry") or time.monotonic() + pause > deadline:
             break
         time.sleep(pause)  # the service is busy: ask again, backing off
-        pause = min(2 * pause, 2.0)
+        pause = min(2 * pause, 1.0)
     if not reply.get("ok"):
         raise GraderUnavailable(f"grader service: {reply.get('error', 'no answer')}")
     return reply
