@@ -37,6 +37,7 @@ class CaseDraft:
     context: dict = field(default_factory=dict)
     time_limit: float | None = None  # a correct value computed slower than this is "too_slow"
     timeout: float | None = None  # this call's own timeout, instead of the spec's call_timeout_s
+    calls: int = 1  # calls with these arguments; above 1 the check gets a tuple of the results
 
 
 @dataclass
@@ -58,6 +59,7 @@ class Case:
     context: dict
     time_limit: float | None = None
     timeout: float | None = None
+    calls: int = 1
 
     @property
     def hidden(self) -> bool:
@@ -157,4 +159,5 @@ def _case_from_draft(part: PartSpec, group: str, vis: str, i: int, d: CaseDraft)
         context=d.context,
         time_limit=d.time_limit,
         timeout=d.timeout,
+        calls=d.calls,
     )

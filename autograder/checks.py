@@ -185,28 +185,117 @@ def check_labels(name_: str, ref, data, *, lang: str = "en", **_: float) -> Chec
     return _bad("wrong_value", public, msg("wrong_value", lang, what=name_))
 
 
+#: Each statistical test of one draw in :func:`check_uniform_init` fails a correct draw with at
+#: most this probability (spread, order along rows, order along columns; the grid test < 5e-15).
+#: Two draws a case: a correct function fails a case with probability < 1e-9.
+INIT_FALSE_FAILURE = 1e-10
+#: The grid test's bound holds from this many values on (every case draws at least 310).
+INIT_GRID_MIN_VALUES = 300
+
+
 def check_uniform_init(
     name_: str, ref: dict, data, *, lang: str = "en", **_: float
 ) -> CheckOutcome:
-    """Shape (L_out, 1+L_in), inside [-ε, ε], and spread like U[-ε, ε] (not constant, not one-sided).
+    """Random weights of shape (L_out, 1+L_in), uniform on [-ε, ε], different on every call.
 
-    The spread test is loose on purpose: the cases draw ≥ 300 values, for which each bound lies more
-    than 7 standard errors from the uniform's moments, so a correct draw fails with probability < 1e-11.
+    ``data`` is one weight matrix, or a tuple of those returned by separate calls with the same
+    arguments (the cases call twice). Each must have the right shape, lie in [-ε, ε], and pass
+    these tests, each of which fails a correct draw of ``n`` values with probability at most
+    :data:`INIT_FALSE_FAILURE`:
+
+    * **spread** (Kolmogorov–Smirnov against U[-ε, ε]): by the Dvoretzky–Kiefer–Wolfowitz
+      inequality with Massart's constant, ``P(D_n > t) <= 2 exp(-2 n t²)``; catches constants,
+      one-sided and too narrow draws;
+    * **grid**: the sorted values are evenly spaced (``np.linspace``, shuffled or not) or take few
+      distinct values (a bound < 5e-15 for ``n >= INIT_GRID_MIN_VALUES``; see :func:`on_a_grid`);
+    * **order**: in disjoint neighbour pairs along the rows (and along the columns) the second
+      is larger about half the time: Hoeffding's ``P(|A/k - 1/2| > t) <= 2 exp(-2 k t²)`` for k
+      pairs; catches sorted rows or columns (two tests).
+
+    Two calls that return (mostly) the same values fail: the function reseeds its generator.
+    With two draws a case fails a correct function with probability < 1e-9.
     """
-    data = np.asarray(data)
+    draws = list(data) if isinstance(data, tuple) else [data]
     shape, eps = tuple(ref["shape"]), float(ref["epsilon"])
-    if data.shape != shape:
-        return _shape(name_, shape, data, lang)
-    bad = _finite(name_, data, lang)
+    arrays = []
+    for draw in draws:
+        w = np.asarray(draw)
+        bad = _init_draw(name_, w, shape, eps, lang)
+        if bad:
+            return bad
+        arrays.append(w)
+    if any(same_weights(arrays[0], other) for other in arrays[1:]):
+        return _bad("wrong_value", msg("init_same_every_call", lang))
+    return _ok(lang)
+
+
+def _init_draw(name_: str, w: np.ndarray, shape: tuple, eps: float, lang: str):
+    if w.shape != shape:
+        return _shape(name_, shape, w, lang)
+    bad = _finite(name_, w, lang)
     if bad:
         return bad
-    if np.any(np.abs(data) > eps * (1 + 1e-12)):
+    if np.any(np.abs(w) > eps * (1 + 1e-12)):
         return _bad("wrong_value", msg("init_out_of_range", lang))
-    std, mean = float(np.std(data)), float(np.mean(data))
-    uniform_std = eps / np.sqrt(3)
-    if not (0.7 * uniform_std < std < 1.3 * uniform_std and abs(mean) < 0.25 * eps):
+    if not _spread_like_uniform(w.ravel(), eps):
         return _bad("wrong_value", msg("init_not_spread", lang))
-    return _ok(lang)
+    if on_a_grid(w.ravel()):
+        return _bad("wrong_value", msg("init_grid", lang))
+    if _ordered(w):
+        return _bad("wrong_value", msg("init_ordered", lang))
+    return None
+
+
+def _spread_like_uniform(x: np.ndarray, eps: float) -> bool:
+    """Kolmogorov–Smirnov distance to U[-ε, ε] within the DKW bound for INIT_FALSE_FAILURE."""
+    n = x.size
+    u = np.sort(np.clip((x + eps) / (2 * eps), 0.0, 1.0))
+    steps = np.arange(1, n + 1) / n
+    distance = max(float(np.max(steps - u)), float(np.max(u - (steps - 1 / n))))
+    return distance <= np.sqrt(np.log(2 / INIT_FALSE_FAILURE) / (2 * n))
+
+
+def on_a_grid(x: np.ndarray) -> bool:
+    """The values are evenly spaced (shuffled or not), or fewer than half of them are distinct.
+
+    Evenly spaced: fewer than 10% of the gaps between sorted neighbours are shorter than 0.9 of
+    the mean gap. For n uniform values the inner gaps are ``E_i / S`` (``E_i`` i.i.d.
+    exponential): the mean of the n-1 inner ``E_i`` is below 0.6 with probability
+    ``<= exp(-(n-1)·0.11)`` (Chernoff), and otherwise each gap with ``E_i < 0.54`` (probability
+    0.417, independently) is short, so fewer than 10% are short with probability
+    ``<= exp(-2(n-1)·0.317²)`` (Hoeffding). For n >= 300 the sum is below 5e-15. Below
+    ``INIT_GRID_MIN_VALUES`` values the test is not applied.
+    """
+    n = x.size
+    if n < INIT_GRID_MIN_VALUES:
+        return False
+    s = np.sort(x)
+    if np.unique(s).size < n / 2:
+        return True
+    gaps = np.diff(s)
+    mean_gap = (s[-1] - s[0]) / (n - 1)
+    return int(np.sum(gaps < 0.9 * mean_gap)) < 0.1 * (n - 1)
+
+
+def _ordered(w: np.ndarray) -> bool:
+    """Sorted along the rows or along the columns (the pair test of check_uniform_init)."""
+    for order in ("C", "F"):
+        x = w.ravel(order=order)
+        k = x.size // 2
+        if k == 0:
+            return False
+        ascents = float(np.mean(x[1 : 2 * k : 2] > x[0 : 2 * k : 2]))
+        if abs(ascents - 0.5) > np.sqrt(np.log(2 / INIT_FALSE_FAILURE) / (2 * k)):
+            return True
+    return False
+
+
+def same_weights(a: np.ndarray, b: np.ndarray) -> bool:
+    """Two draws that agree in at least half their entries: a generator reseeded on each call.
+
+    Two independent continuous draws agree in an entry with probability ~0.
+    """
+    return a.shape == b.shape and a.size > 0 and float(np.mean(a == b)) >= 0.5
 
 
 def check_cost(name_, ref, data, *, rtol, atol, lang="en") -> CheckOutcome:

@@ -361,8 +361,23 @@ class _Grader:
                 self._hung.add(case.function)
         return self._calls[key]
 
+    def _repeated(self, case: Case) -> CallOutcome:
+        """``case.calls`` calls with the same arguments, each under its own call key.
+
+        The value is the tuple of their results, or the outcome is the first call's failure.
+        """
+        outcomes = [self._call(case)]
+        for i in range(1, case.calls):
+            outcomes.append(self._call(replace(case, call_key=f"{case.call_key}#{i}")))
+        failed = next((o for o in outcomes if o.status != "ok"), None)
+        if failed is not None:
+            return failed
+        value = tuple(o.value for o in outcomes)
+        wall, elapsed = max(o.wall for o in outcomes), sum(o.elapsed for o in outcomes)
+        return replace(outcomes[0], value=value, wall=wall, elapsed=elapsed)
+
     def _verdict(self, case: Case) -> _Verdict:
-        outcome = self._call(case)
+        outcome = self._call(case) if case.calls == 1 else self._repeated(case)
         if outcome.status != "ok":
             timeout = case.timeout or self.spec.call_timeout_s
             return _Verdict(_harness_failure(case, outcome, self.lang, timeout, self._imports))

@@ -318,6 +318,26 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "en": "at most {limit} MiB of files are read in all",
         "zh": "所有文件合计最多读取 {limit} MiB",
     },
+    # -- randInitializeWeights must be random (issue 13, item 7d) ------------------------------
+    "init_same_every_call": {
+        "en": (
+            "two calls with the same arguments returned the same weights: the weights must be "
+            "random, so do not seed the generator inside the function (np.random.seed, "
+            "default_rng(0))"
+        ),
+        "zh": "用相同参数调用两次，返回了相同的权重：权重必须是随机的，不要在函数内部设定随机种子（np.random.seed、default_rng(0)）",
+    },
+    "init_grid": {
+        "en": (
+            "weights are evenly spaced or take few distinct values (a grid such as np.linspace), "
+            "not random numbers drawn from [-epsilon_init, epsilon_init]"
+        ),
+        "zh": "权重等间距或取值很少（例如 np.linspace 生成的网格），而不是从 [-epsilon_init, epsilon_init] 中抽取的随机数",
+    },
+    "init_ordered": {
+        "en": "weights are sorted along the rows or the columns; random weights come in no order",
+        "zh": "权重沿行或沿列是有序的；随机权重不应有顺序",
+    },
     # -- imports the grader does not provide (autograder/imports.py) ----------------------------
     # Named from the submission's source, never from the child's text (hidden cases).
     "module_missing": {

@@ -93,6 +93,14 @@ def test_nn_cost_and_gradient_parts_share_one_call():
     assert cost == grad
 
 
+def test_random_initialization_cases_call_twice_and_the_others_once():
+    cases = build_cases(SPEC, secret=SECRET, student_id="a")
+    calls = {c.case_id: c.calls for c in cases}
+    init = [i for i in calls if i.startswith("randInitializeWeights/")]
+    assert init and all(calls[i] == 2 for i in init)
+    assert all(n == 1 for i, n in calls.items() if i not in init)
+
+
 @pytest.mark.parametrize("env, expected_demo", [({}, True), ({"BPGRADE_SECRET": "s3cret"}, False)])
 def test_secret_resolution(monkeypatch, env, expected_demo):
     monkeypatch.delenv("BPGRADE_SECRET", raising=False)

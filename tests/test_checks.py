@@ -12,6 +12,7 @@ from autograder.checks import (
     check_uniform_init,
     check_vector,
 )
+from autograder.messages import msg
 
 TOL = {"rtol": 1e-6, "atol": 1e-9}
 REF = np.array([[0.1, 0.2], [0.3, 0.4]])
@@ -85,34 +86,86 @@ def test_check_labels(data, passed):
     assert check_labels("labels", np.array([0, 2, 1]), data).passed is passed
 
 
-@pytest.mark.parametrize(
-    "make, passed",
-    [
-        (lambda rng, s: rng.uniform(-0.12, 0.12, size=s), True),
-        (lambda rng, s: rng.uniform(0, 0.12, size=s), False),  # one-sided
-        (lambda rng, s: np.zeros(s), False),  # all zeros
-        (lambda rng, s: rng.uniform(-1, 1, size=s), False),  # out of range
-        (lambda rng, s: rng.uniform(-0.12, 0.12, size=(s[0], s[1] - 1)), False),  # no bias column
-        (lambda rng, s: rng.uniform(-0.01, 0.01, size=s), False),  # too narrow
-    ],
-)
-def test_check_uniform_init(make, passed):
-    shape = (25, 401)
+EPS = 0.12
+SHAPE = (25, 401)  # the public case
+
+
+def _grid(shape, eps=EPS):
+    return np.linspace(-eps, eps, shape[0] * shape[1]).reshape(shape)
+
+
+def _draw(rng, shape, eps=EPS):
+    return rng.uniform(-eps, eps, size=shape)
+
+
+# (make(rng, shape) -> one draw or a tuple of draws from separate calls, expected message key)
+UNIFORM_INIT = {
+    "uniform": (lambda rng, s: _draw(rng, s), "passed"),
+    "octave-habit rand*2eps-eps": (lambda rng, s: rng.random(s) * (2 * EPS) - EPS, "passed"),
+    "two calls, two draws": (lambda rng, s: (_draw(rng, s), _draw(rng, s)), "passed"),
+    "float32 draws": (lambda rng, s: _draw(rng, s).astype(np.float32).astype(float), "passed"),
+    "exactly +-eps at the ends": (
+        lambda rng, s: np.clip(_draw(rng, s) * 1.01, -EPS, EPS),
+        "passed",
+    ),
+    "one-sided [0, eps]": (lambda rng, s: rng.uniform(0, EPS, size=s), "init_not_spread"),
+    "zeros": (lambda rng, s: np.zeros(s), "init_not_spread"),
+    "a constant": (lambda rng, s: np.full(s, 0.05), "init_not_spread"),
+    "too narrow": (lambda rng, s: rng.uniform(-0.01, 0.01, size=s), "init_not_spread"),
+    "out of range": (lambda rng, s: rng.uniform(-1, 1, size=s), "init_out_of_range"),
+    "no bias column": (lambda rng, s: _draw(rng, (s[0], s[1] - 1)), "wrong_shape"),
+    "linspace grid": (lambda rng, s: _grid(s), "init_grid"),
+    "linspace grid, Octave order": (
+        lambda rng, s: _grid(s[::-1]).T.copy(),
+        "init_grid",
+    ),
+    "shuffled grid": (lambda rng, s: rng.permutation(_grid(s).ravel()).reshape(s), "init_grid"),
+    "few distinct values": (lambda rng, s: np.round(_draw(rng, s), 2), "init_grid"),
+    "sorted": (lambda rng, s: np.sort(_draw(rng, s).ravel()).reshape(s), "init_ordered"),
+    "rows sorted": (lambda rng, s: np.sort(_draw(rng, s), axis=1), "init_ordered"),
+    "columns sorted": (lambda rng, s: np.sort(_draw(rng, s), axis=0), "init_ordered"),
+    "the same weights on two calls": (
+        lambda rng, s: (lambda w: (w, w.copy()))(_draw(rng, s)),
+        "init_same_every_call",
+    ),
+    "reseeded: np.random.seed(0) each call": (
+        lambda rng, s: tuple(np.random.RandomState(0).uniform(-EPS, EPS, s) for _ in range(2)),
+        "init_same_every_call",
+    ),
+    "second call a grid": (lambda rng, s: (_draw(rng, s), _grid(s)), "init_grid"),
+}
+
+
+@pytest.mark.parametrize("shape", [SHAPE, (10, 31)], ids=["public", "smallest-hidden"])
+@pytest.mark.parametrize("make, key", UNIFORM_INIT.values(), ids=UNIFORM_INIT.keys())
+def test_check_uniform_init(make, key, shape):
     data = make(np.random.default_rng(0), shape)
-    assert check_uniform_init("w", {"shape": shape, "epsilon": 0.12}, data).passed is passed
+    ref = {"shape": shape, "epsilon": EPS}
+    outcome = check_uniform_init("w", ref, data)
+    assert outcome.passed is (key == "passed")
+    if key in ("passed", "wrong_shape"):
+        assert outcome.category == key
+        return
+    assert outcome.category == "wrong_value"
+    for lang in ("en", "zh"):  # a named reason, the same for public and hidden cases
+        said = check_uniform_init("w", ref, data, lang=lang)
+        assert said.public_message == said.hidden_message == msg(key, lang)
 
 
-def test_uniform_init_never_fails_a_correct_draw_over_many_seeds():
-    shape = (10, 31)  # the smallest hidden case: 310 values
-    outcomes = [
-        check_uniform_init(
-            "w",
-            {"shape": shape, "epsilon": 0.5},
-            np.random.default_rng(s).uniform(-0.5, 0.5, shape),
+@pytest.mark.parametrize(
+    "shape, eps, seeds", [((10, 31), 0.5, 3000), ((10, 31), 0.12, 3000), (SHAPE, 0.12, 300)]
+)
+def test_uniform_init_never_fails_two_correct_draws_over_many_seeds(shape, eps, seeds):
+    # Each case fails a correct function with probability < 1e-9 (see check_uniform_init).
+    ref = {"shape": shape, "epsilon": eps}
+    failed = [
+        s
+        for s in range(seeds)
+        if not check_uniform_init(
+            "w", ref, tuple(np.random.default_rng(s).uniform(-eps, eps, (2, *shape)))
         ).passed
-        for s in range(2000)
     ]
-    assert all(outcomes)
+    assert failed == []
 
 
 def test_cost_and_gradient_gives_partial_credit_for_the_right_half():

@@ -10,6 +10,7 @@ import pytest
 
 from autograder.cases import HIDDEN, build_cases, resolve_secret
 from autograder.grading import grade_submission
+from autograder.messages import msg
 from autograder.spec import load_spec
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -73,6 +74,13 @@ FAILURES = [
         "def nnCostFunctionDeep(nn_params, layer_sizes, X, y, lambda_=0.0):\n    return 1.0",
         "wrong_type",
     ),
+    (
+        "randInitializeWeights",
+        "def randInitializeWeights(L_in, L_out, epsilon_init=0.12):\n"
+        "    np.random.seed(0)\n"
+        "    return np.random.rand(L_out, 1 + L_in) * 2 * epsilon_init - epsilon_init",
+        "wrong_value",
+    ),
 ]
 
 
@@ -93,6 +101,36 @@ def test_each_failure_kind_costs_its_own_part_only(tmp_path, function, body, cat
     }
     assert not (failed & independent - {part_id}), "unrelated parts must keep their points"
     assert report.score < 100 and all(0 <= p.score <= p.points for p in report.parts)
+
+
+_INIT = "def randInitializeWeights(L_in, L_out, epsilon_init=0.12):\n"
+
+
+@pytest.mark.parametrize(
+    "body, key, tag",
+    [
+        (
+            _INIT + "    np.random.seed(0)\n"
+            "    return np.random.rand(L_out, 1 + L_in) * 2 * epsilon_init - epsilon_init",
+            "init_same_every_call",
+            "init_reseeded",
+        ),
+        (
+            _INIT + "    n = L_out * (1 + L_in)\n"
+            "    return np.linspace(-epsilon_init, epsilon_init, n).reshape(L_out, 1 + L_in)",
+            "init_grid",
+            "init_grid",
+        ),
+    ],
+    ids=["reseeded", "grid"],
+)
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_weights_that_are_not_random_fail_every_case_and_say_why(tmp_path, body, key, tag, lang):
+    report = _grade(tmp_path, _with(CORRECT, "randInitializeWeights", body), lang=lang)
+    part = _part(report, "randInitializeWeights")
+    assert part.score == 0 and part.misconceptions == [tag]
+    assert all(msg(key, lang) in c.message for c in part.cases)
+    assert report.score == 100 - part.points
 
 
 def test_missing_function_is_named(tmp_path):

@@ -3,6 +3,7 @@
     bpgrade export nbgrader COURSE_DIR [--assignment backprop] [--lang en|zh]
     bpgrade export otter OUT_DIR [--lang en|zh]
     bpgrade export serve [--course-dir COURSE_DIR] [--socket PATH] [--allow-uid UID ...]
+                         [--grading-slots N]
 
 The exported test cells hold no hidden case: they ask the grader service, a separate process that
 holds the course secret, for each part's score (see :mod:`autograder.integrations.nbgrader`).
@@ -48,6 +49,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
         default=None,
         help="a uid whose kernels may ask (repeatable; default: this uid and the course owner)",
     )
+    sv.add_argument(
+        "--grading-slots",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="submissions graded at once (default: half the CPUs, 1 to 4); other requests wait",
+    )
     add_grading_options(sv)
     return p
 
@@ -92,6 +100,7 @@ def _serve(args: argparse.Namespace) -> int:
         spec=spec_from(args),
         secret=secret,
         allowed_uids=frozenset(args.allow_uid or _default_uids(args.course_dir)),
+        grading_slots=args.grading_slots or nbgrader.default_grading_slots(),
     )
     server = nbgrader.open_service(socket_path, nbgrader.GraderService(config))
     signal.signal(signal.SIGTERM, _stop)
@@ -100,7 +109,11 @@ def _serve(args: argparse.Namespace) -> int:
             "bpgrade service: WARNING: no BPGRADE_SECRET: hidden cases use the public demo secret"
         )
     uids = ", ".join(str(u) for u in sorted(config.allowed_uids))
-    print(f"bpgrade service: listening on {socket_path} (uids {uids})", flush=True)
+    print(
+        f"bpgrade service: listening on {socket_path} (uids {uids}; "
+        f"{config.grading_slots} grading slot(s))",
+        flush=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -120,3 +133,10 @@ def _default_uids(course_dir: Path | None) -> set[int]:
     if course_dir is not None and Path(course_dir).exists():
         uids.add(Path(course_dir).stat().st_uid)  # the instructor who runs nbgrader there
     return uids
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value

@@ -20,6 +20,7 @@ the same secret recomputes the authoritative scores to compare against.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -31,6 +32,8 @@ import sys
 import tempfile
 import textwrap
 import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +52,8 @@ SOCKET_ENV = "BPGRADE_SOCKET"
 DEFAULT_SOCKET = Path(".bpgrade") / "grader.sock"  # relative to the nbgrader course folder
 MAX_REQUEST = 8 * 1024 * 1024  # a notebook (otter) is at most 5 MiB; JSON escaping adds a little
 SCHEMA_VERSION = 3
+MAX_CACHED = 4096  # graded reports kept (a few kB each); nbgrader asks eleven times per notebook
+BACKLOG = 128  # connections the kernel queues before accept(); the default 5 is one flood away
 STUDENT_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,79}")
 
 # Lines nbgrader's ClearSolutions would treat as markers ("BEGIN SOLUTION" anywhere in a line).
@@ -326,6 +331,10 @@ class RequestError(ValueError):
     """A request the service refuses; the message goes back to the client."""
 
 
+class ServiceBusy(RequestError):
+    """No grading slot (or no answer) before the request's deadline; the client may ask again."""
+
+
 @dataclass
 class ServiceConfig:
     """What the grader service grades and for whom.
@@ -348,6 +357,18 @@ class ServiceConfig:
         The course secret (default: ``$BPGRADE_SECRET`` / ``$BPGRADE_SECRET_FILE``).
     allowed_uids : frozenset of int
         Unix uids that may connect (checked with ``SO_PEERCRED``).
+    grading_slots : int
+        Submissions graded at once; a request for another waits for a slot (each grading runs
+        its own sandboxed zygote, and timed cases must not compete for the CPU).
+    max_connections : int
+        Clients served at once; one more is told the service is busy (and its client retries).
+    read_timeout_s : float
+        A client silent for this long while sending its request is dropped.
+    read_deadline_s : float
+        The whole request must arrive within this time of the connection being accepted.
+    request_deadline_s : float
+        A request that has not started grading (or found its answer) this long after it was
+        accepted is answered "busy". Grading itself is bounded by the spec's time budget.
     """
 
     course_dir: Path | None = None
@@ -358,6 +379,16 @@ class ServiceConfig:
     spec: Spec | None = None
     secret: bytes | None = None
     allowed_uids: frozenset[int] = field(default_factory=lambda: frozenset({os.geteuid()}))
+    grading_slots: int = field(default_factory=lambda: default_grading_slots())
+    max_connections: int = 64
+    read_timeout_s: float = 10.0
+    read_deadline_s: float = 30.0
+    request_deadline_s: float = 150.0
+
+
+def default_grading_slots() -> int:
+    """Half the CPUs, at least one, at most four: timed cases need a core of their own."""
+    return max(1, min(4, (os.cpu_count() or 1) // 2))
 
 
 class GraderService:
@@ -372,25 +403,42 @@ class GraderService:
         temporary folder only the kernel knows).
 
     Each submission is graded once (all parts) and cached by student and content hash, so the
-    eleven test cells of one notebook cost one grading.
+    eleven test cells of one notebook cost one grading. Requests may come from many threads: at
+    most ``config.grading_slots`` submissions are graded at once, a request for a submission that
+    is being graded waits for that grading, and no wait outlasts the request's deadline.
     """
 
     def __init__(self, config: ServiceConfig):
         self.config = config
-        self._cache: dict[tuple[str, str, str], GradeReport] = {}
-        self._lock = threading.Lock()
+        self._cache: OrderedDict[tuple[str, str, str], GradeReport] = OrderedDict()
+        self._pending: dict[tuple[str, str, str], threading.Event] = {}
+        self._lock = threading.Lock()  # guards the two dicts; never held while grading
+        self._slots = threading.BoundedSemaphore(max(1, config.grading_slots))
 
-    def answer(self, request: object) -> dict:
-        """The reply to one request (never raises for a bad request: ``ok`` is False)."""
+    def answer(self, request: object, deadline: float | None = None) -> dict:
+        """The reply to one request (never raises for a bad request: ``ok`` is False).
+
+        Parameters
+        ----------
+        request : object
+            The decoded JSON request.
+        deadline : float, optional
+            ``time.monotonic()`` time by which grading must have started (or the answer been
+            found); default: ``config.request_deadline_s`` from now.
+        """
+        if deadline is None:
+            deadline = time.monotonic() + self.config.request_deadline_s
         try:
-            return self._answer(request)
+            return self._answer(request, deadline)
+        except ServiceBusy as exc:
+            return {"ok": False, "error": str(exc), "retry": True}
         except RequestError as exc:
             return {"ok": False, "error": str(exc)}
         except Exception as exc:  # the grader itself failed (no sandbox, say): say so, keep serving
             _log(f"cannot grade: {type(exc).__name__}: {exc}")
             return {"ok": False, "error": f"the grader failed ({type(exc).__name__}); see its log"}
 
-    def _answer(self, request: object) -> dict:
+    def _answer(self, request: object, deadline: float) -> dict:
         if not isinstance(request, dict):
             raise RequestError("a request is a JSON object")
         student = _field(request, "student")
@@ -404,7 +452,7 @@ class GraderService:
         if lang not in ("en", "zh"):
             raise RequestError(f"unknown language {lang!r}")
         data = self._submission(request, student)
-        report = self._report(student, data, lang)
+        report = self._report(student, data, lang, deadline)
         return part_reply(report, part)
 
     def _spec(self) -> Spec:
@@ -432,17 +480,50 @@ class GraderService:
             )
         return path.read_bytes()
 
-    def _report(self, student: str, data: bytes, lang: str) -> GradeReport:
+    def _report(self, student: str, data: bytes, lang: str, deadline: float) -> GradeReport:
         key = (student, hashlib.sha256(data).hexdigest(), lang)
-        with self._lock:
-            if key not in self._cache:
-                self._cache[key] = self._grade(student, data, lang)
-                report = self._cache[key]
-                _log(
-                    f"graded {student} ({key[1][:12]}): {report.score:g}/{report.max_score:g}"
-                    + (f", error: {report.error}" if report.error else "")
-                )
-            return self._cache[key]
+        while True:
+            with self._lock:
+                if key in self._cache:
+                    return self._cache[key]
+                running = self._pending.get(key)
+                if running is None:
+                    running = self._pending[key] = threading.Event()
+                    break  # this thread grades it
+            # Another request is grading this very submission: wait for its report. If that
+            # grading failed, the loop finds no report and this request grades it itself.
+            if not running.wait(_remaining(deadline)):
+                raise ServiceBusy(self._busy_text())
+        try:
+            report = self._graded(student, data, lang, deadline)
+            with self._lock:
+                self._cache[key] = report
+                while len(self._cache) > MAX_CACHED:
+                    self._cache.popitem(last=False)  # a flood of distinct notebooks: oldest go
+        finally:
+            with self._lock:
+                del self._pending[key]
+            running.set()
+        _log(
+            f"graded {student} ({key[1][:12]}): {report.score:g}/{report.max_score:g}"
+            + (f", error: {report.error}" if report.error else "")
+        )
+        return report
+
+    def _graded(self, student: str, data: bytes, lang: str, deadline: float) -> GradeReport:
+        """Grade in one of the bounded slots, waiting for one no later than ``deadline``."""
+        if not self._slots.acquire(timeout=_remaining(deadline)):
+            raise ServiceBusy(self._busy_text())
+        try:
+            return self._grade(student, data, lang)
+        finally:
+            self._slots.release()
+
+    def _busy_text(self) -> str:
+        return (
+            f"the grader service is busy: grading did not start within "
+            f"{self.config.request_deadline_s:g} s; run the cell again"
+        )
 
     def _grade(self, student: str, data: bytes, lang: str) -> GradeReport:
         with tempfile.TemporaryDirectory(prefix="bpgrade-service-") as tmp:
@@ -456,6 +537,10 @@ class GraderService:
                 lang=lang,
                 tier=self.config.tier,
             )
+
+
+def _remaining(deadline: float) -> float:
+    return max(0.0, deadline - time.monotonic())
 
 
 def _field(request: dict, name: str) -> str:
@@ -510,35 +595,147 @@ def _log(text: str) -> None:
     print(f"bpgrade service: {text}", file=sys.stderr, flush=True)
 
 
-class _Handler(socketserver.StreamRequestHandler):
+class _ClientTooSlow(Exception):
+    """The client did not send its whole request in time."""
+
+
+class _RequestTooLarge(Exception):
+    """The client sent more than ``MAX_REQUEST`` bytes without ending its request line."""
+
+
+def read_request(conn: socket.socket, *, idle_s: float, deadline: float) -> bytes:
+    """One request line from ``conn``, read within both time limits.
+
+    Parameters
+    ----------
+    conn : socket.socket
+    idle_s : float
+        Longest silence allowed between two pieces of the request.
+    deadline : float
+        ``time.monotonic()`` time by which the whole request must have arrived.
+
+    Returns
+    -------
+    bytes
+        The request up to its first newline (or to end of stream), newline excluded.
+
+    Raises
+    ------
+    _ClientTooSlow
+        The client fell silent for ``idle_s`` or ran past ``deadline``.
+    _RequestTooLarge
+        More than ``MAX_REQUEST`` bytes and no newline.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise _ClientTooSlow
+        conn.settimeout(min(idle_s, left))
+        try:
+            chunk = conn.recv(min(1 << 16, MAX_REQUEST + 1 - size))
+        except TimeoutError:
+            raise _ClientTooSlow from None
+        end = chunk.find(b"\n")
+        if end >= 0:
+            chunks.append(chunk[:end])
+            return b"".join(chunks)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > MAX_REQUEST:
+            raise _RequestTooLarge
+
+
+class _Handler(socketserver.BaseRequestHandler):
+    """One client, in its own thread: uid check, request within its deadlines, one reply."""
+
     server: _UnixServer
 
     def handle(self) -> None:
-        uid = peer_uid(self.connection)
-        if uid is None or uid not in self.server.service.config.allowed_uids:
+        accepted = time.monotonic()
+        config = self.server.service.config
+        uid = peer_uid(self.request)
+        if uid is None or uid not in config.allowed_uids:
             self._reply({"ok": False, "error": f"uid {uid} may not use this grader service"})
             return
         self.server.warn_same_uid(uid)
-        raw = self.rfile.readline(MAX_REQUEST + 1)
-        if len(raw) > MAX_REQUEST:
+        try:
+            raw = read_request(
+                self.request,
+                idle_s=config.read_timeout_s,
+                deadline=accepted + config.read_deadline_s,
+            )
+        except _ClientTooSlow:
+            _log("dropped a client that did not send its request in time")
+            text = (
+                f"no complete request within {config.read_deadline_s:g} s "
+                f"(or {config.read_timeout_s:g} s of silence); connection dropped"
+            )
+            self._reply({"ok": False, "error": text})
+            return
+        except _RequestTooLarge:
             self._reply({"ok": False, "error": "request too large"})
             return
         try:
             request = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested past the stack
             self._reply({"ok": False, "error": "a request is one line of JSON"})
             return
-        self._reply(self.server.service.answer(request))
+        deadline = accepted + config.request_deadline_s
+        self._reply(self.server.service.answer(request, deadline=deadline))
 
     def _reply(self, reply: dict) -> None:
-        self.wfile.write(json.dumps(reply, ensure_ascii=False).encode("utf-8") + b"\n")
+        # A client that does not read its reply must not hold this thread either.
+        self.request.settimeout(self.server.service.config.read_timeout_s)
+        with contextlib.suppress(OSError):
+            data = json.dumps(reply, ensure_ascii=False).encode("utf-8") + b"\n"
+            self.request.sendall(data)
 
 
-class _UnixServer(socketserver.UnixStreamServer):
+class _UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    """One daemon thread per client, at most ``config.max_connections`` of them at once."""
+
+    daemon_threads = True  # a client stuck in grading must not keep the service from stopping
+    block_on_close = False
+    request_queue_size = BACKLOG
+
     def __init__(self, path: str, service: GraderService):
         self.service = service
         self._warned = False
+        self._clients = threading.BoundedSemaphore(max(1, service.config.max_connections))
         super().__init__(path, _Handler)
+
+    def process_request(self, request: socket.socket, client_address: object) -> None:
+        if not self._clients.acquire(blocking=False):
+            self._refuse(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._clients.release()
+            raise
+
+    def process_request_thread(self, request: socket.socket, client_address: object) -> None:
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self._clients.release()
+
+    def _refuse(self, request: socket.socket) -> None:
+        """Too many clients: say so at once (the client retries) rather than queue behind them."""
+        limit = self.service.config.max_connections
+        reply = {
+            "ok": False,
+            "error": f"the grader service is busy ({limit} clients); try again",
+            "retry": True,
+        }
+        with contextlib.suppress(OSError):
+            request.setblocking(False)  # a fresh socket's buffer takes this short line at once
+            request.send(json.dumps(reply).encode("utf-8") + b"\n")
+        self.shutdown_request(request)
 
     def warn_same_uid(self, uid: int) -> None:
         if uid == os.geteuid() and not self._warned:
@@ -627,13 +824,16 @@ run the public self-check (check.py) instead.
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import socket
+import time
 from pathlib import Path
 
 # --- settings ---
-TIMEOUT_S = 300.0
+TIMEOUT_S = 300.0  # for one request, from the first connect() to the reply's last byte
+START_WAIT_S = 5.0  # how long a missing or refusing socket is retried (a service starting up)
 MAX_REPLY = 4 * 1024 * 1024
 _REPLIES: dict = {}
 
@@ -693,15 +893,38 @@ def _ask(request, default_socket):
     if not path:
         raise GraderUnavailable(f"set {SOCKET_ENV} to the grader service's socket")
     data = (json.dumps(request) + "\\n").encode("utf-8")
+    deadline = time.monotonic() + TIMEOUT_S
+    pause = 0.05
+    while True:
+        reply = _exchange(path, data, deadline)
+        if reply.get("ok") or not reply.get("retry") or time.monotonic() + pause > deadline:
+            break
+        time.sleep(pause)  # the service is busy: ask again, backing off
+        pause = min(2 * pause, 1.0)
+    if not reply.get("ok"):
+        raise GraderUnavailable(f"grader service: {reply.get('error', 'no answer')}")
+    return reply
+
+
+def _exchange(path, data, deadline):
+    """One request and its reply; connecting again while the service's queue is full."""
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-            conn.settimeout(TIMEOUT_S)
-            conn.connect(path)
-            conn.sendall(data)
-            conn.shutdown(socket.SHUT_WR)
+        with _connect(path, deadline) as conn:
+            conn.settimeout(max(0.001, deadline - time.monotonic()))
+            try:
+                conn.sendall(data)
+                conn.shutdown(socket.SHUT_WR)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the service refused the request early; its reply says why
             chunks, size = [], 0
             while size <= MAX_REPLY:
-                chunk = conn.recv(65536)
+                conn.settimeout(max(0.001, deadline - time.monotonic()))
+                try:
+                    chunk = conn.recv(65536)
+                except ConnectionResetError:
+                    if chunks:
+                        break  # it closed with our request unread, after its reply
+                    raise
                 if not chunk:
                     break
                 chunks.append(chunk)
@@ -711,10 +934,28 @@ def _ask(request, default_socket):
             f"the bpgrade grader service does not answer at {path} ({exc}); the instructor starts "
             "it with `bpgrade export serve` before grading"
         ) from None
-    reply = json.loads(b"".join(chunks) or b"{}")
-    if not reply.get("ok"):
-        raise GraderUnavailable(f"grader service: {reply.get('error', 'no answer')}")
-    return reply
+    return json.loads(b"".join(chunks) or b"{}")
+
+
+def _connect(path, deadline):
+    """A connected socket. A full queue (EAGAIN) is retried until the deadline; a socket that
+    is not there or refuses (the service starting or restarting) only for START_WAIT_S."""
+    started, pause = time.monotonic(), 0.02
+    while True:
+        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        conn.settimeout(max(0.001, deadline - time.monotonic()))
+        try:
+            conn.connect(path)
+            return conn
+        except OSError as exc:
+            conn.close()
+            busy = exc.errno in (errno.EAGAIN, errno.EWOULDBLOCK)
+            starting = exc.errno in (errno.ECONNREFUSED, errno.ENOENT)
+            limit = deadline if busy else min(deadline, started + START_WAIT_S)
+            if not (busy or starting) or time.monotonic() + pause > limit:
+                raise
+        time.sleep(pause)
+        pause = min(2 * pause, 1.0)
 
 
 def _self_check(part, namespace):

@@ -102,7 +102,7 @@ def test_client_is_stdlib_only_and_compiles():
     text = nbg.client_source(spec, "zh", "backprop")
     compile(text, "bpgrade_client.py", "exec")
     imports = set(re.findall(r"^(?:from|import) (\w+)", text, re.M))
-    assert imports <= {"__future__", "json", "os", "socket", "pathlib", "check"}
+    assert imports <= {"__future__", "errno", "json", "os", "socket", "time", "pathlib", "check"}
     assert 'LANG = "zh"' in text
 
 

@@ -72,6 +72,10 @@ ZOO: list[tuple[str, str, set[str]]] = [
     ("init_constant", "init_constant", {"randInitializeWeights"}),
     ("init_gaussian", "init_gaussian", {"randInitializeWeights"}),
     ("init_epsilon_ignored", "init_epsilon_ignored", {"randInitializeWeights"}),
+    ("init_reseeded", "init_reseeded", {"randInitializeWeights"}),
+    ("init_reseeded_rng", "init_reseeded", {"randInitializeWeights"}),
+    ("init_grid", "init_grid", {"randInitializeWeights"}),
+    ("init_grid_shuffled", "init_grid", {"randInitializeWeights"}),
     # training
     ("gradient_ascent", "gradient_ascent", {"gradientDescent"}),
     ("history_after_step", "history_after_step", {"gradientDescent"}),
@@ -91,6 +95,9 @@ CORRECT_ALTERNATIVES = [
     "tanh_sigmoid",
     "math_scalar_loops",
     "lists_and_floats",
+    "init_uniform",
+    "init_default_rng",
+    "init_seeded_once",
 ]
 
 STUDENT_ID = "zoo-student"

@@ -119,7 +119,10 @@ def rand_init_cases(rng, visibility, count):
         args = [L_in, L_out] if eps is None else [L_in, L_out, eps]
         expected = {"shape": (L_out, 1 + L_in), "epsilon": 0.12 if eps is None else eps}
         label = f"L_in={L_in}, L_out={L_out}" + ("" if eps is None else f", epsilon_init={eps}")
-        drafts.append(CaseDraft(args, expected, label if visibility == PUBLIC else "hidden: sizes"))
+        label = label if visibility == PUBLIC else "hidden: sizes"
+        # Called twice: random weights differ from one call to the next (a reseeded generator
+        # gives the same ones); the check gets both.
+        drafts.append(CaseDraft(args, expected, label, calls=2))
     return drafts
 
 

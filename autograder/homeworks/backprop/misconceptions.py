@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from autograder.cases import Case
+from autograder.checks import on_a_grid, same_weights
 from autograder.diagnosis import Misconception, unchanged, variant_matches
 from autograder.homeworks.backprop.cases import quadratic_cost
 from bpnet_ref import sigmoid
@@ -354,12 +355,42 @@ def _looks_uniform(w: np.ndarray, lo: float, hi: float) -> bool:
     return inside and std_ok and abs(float(np.mean(w)) - (lo + hi) / 2) < 0.125 * width
 
 
+def _draws(value: Any) -> list[np.ndarray]:
+    """The weight matrices of a case: a tuple when the case called the function more than once."""
+    values = value if isinstance(value, tuple) else (value,)
+    return [np.asarray(v, dtype=float) for v in values]
+
+
 def _init_matcher(test: Callable[[np.ndarray, int, int, float], bool]):
+    """A matcher judging the first call's weights."""
+
     def matcher(case: Case, value: Any) -> bool:
         L_in, L_out, eps = _init_args(case)
-        return bool(test(np.asarray(value, dtype=float), L_in, L_out, eps))
+        return bool(test(_draws(value)[0], L_in, L_out, eps))
 
     return matcher
+
+
+def _init_reseeded(case: Case, value: Any) -> bool:
+    """Random-looking weights, the same on two calls: a generator seeded inside the function.
+
+    A grid is the same on every call too, but for another reason (``init_grid``).
+    """
+    L_in, L_out, eps = _init_args(case)
+    draws = _draws(value)
+    first = draws[0]
+    return (
+        len(draws) > 1
+        and first.shape == (L_out, 1 + L_in)
+        and _looks_uniform(first, -eps, eps)
+        and not on_a_grid(first.ravel())
+        and any(same_weights(first, other) for other in draws[1:])
+    )
+
+
+def _init_grid(w, L_in, L_out, eps):
+    inside = w.size > 0 and float(np.max(np.abs(w))) <= eps * (1 + 1e-12)
+    return w.shape == (L_out, 1 + L_in) and inside and on_a_grid(w.ravel())
 
 
 def _init_zero_to_eps(w, L_in, L_out, eps):
@@ -767,6 +798,22 @@ CATALOG: list[Misconception] = [
         "epsilon_init ignored: always ±0.12",
         "忽略了参数 epsilon_init：始终使用 ±0.12",
         matcher=_init_matcher(_init_epsilon_ignored),
+    ),
+    _mc(
+        "init_reseeded",
+        ("randInitializeWeights",),
+        "the random generator reseeded inside randInitializeWeights (np.random.seed, "
+        "default_rng(0)): every call returns the same weights",
+        "在 randInitializeWeights 内部重新设定了随机种子（np.random.seed、default_rng(0)）："
+        "每次调用都返回相同的权重",
+        matcher=_init_reseeded,
+    ),
+    _mc(
+        "init_grid",
+        ("randInitializeWeights",),
+        "an evenly spaced grid (np.linspace) instead of random weights",
+        "用等间距网格（np.linspace）代替了随机权重",
+        matcher=_init_matcher(_init_grid),
     ),
     # -- training -------------------------------------------------------------------------------------
     _mc(
