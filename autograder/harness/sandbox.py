@@ -439,6 +439,13 @@ def _set_rlimits(limits: Limits, nproc: int) -> None:
         resource.setrlimit(res, (value, value))
     # SIGXCPU at the soft limit, SIGKILL one second later.
     resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
+    # Exactly the grader's own nice value may be regained (RLIMIT_NICE n allows nice >= 20 - n),
+    # never a better one: a zygote can then undo a nice value or SCHED_IDLE put on it.
+    ceiling = 20 - os.getpriority(os.PRIO_PROCESS, 0)
+    try:
+        resource.setrlimit(resource.RLIMIT_NICE, (ceiling, ceiling))
+    except (ValueError, OSError):
+        pass  # a lower hard limit, no CAP_SYS_RESOURCE: such a zygote is rebuilt, not restored
 
 
 def _make_preexec(limits: Limits, slot: Slot | None, unshare_flags: int, nproc: int) -> Any:

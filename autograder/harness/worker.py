@@ -15,11 +15,14 @@ Start-up order matters:
 With ``"zygote": true`` in the config, steps 3-4 happen in a fork instead: the process keeps
 numpy loaded, never runs student code, and serves ``fork`` / ``reap`` requests from the parent on a
 Unix socket (fds 0 and 1). Each ``fork`` brings the three pipes of one submission's worker
-(SCM_RIGHTS); the forked worker takes them, drops everything else of the zygote, and goes through
-steps 3-4 exactly like a freshly started worker (the parent then requires the seccomp layer, so the
-worker can neither fork, nor signal the zygote, nor write a file). ``reap`` kills every other
-process the zygote can signal (only its sandbox: a pid namespace or a slot uid) and waits until
-none is left, so nothing of one submission survives into the next.
+(SCM_RIGHTS); the forked worker takes them, drops everything else of the zygote (fd 0 too: it
+opens a /dev/null of its own), and goes through steps 3-4 exactly like a freshly started worker
+(the parent then requires the seccomp layer, so the worker can neither fork, nor signal the
+zygote, nor write a file, nor change anyone's scheduling). ``reap`` kills every other process the
+zygote can signal (only its sandbox: a pid namespace or a slot uid) and waits until none is left,
+so nothing of one submission survives into the next; then the zygote checks that its scheduling
+state (policy, nice, affinity, I/O priority, rlimits) is still the one it started with, puts it
+back where it can, and otherwise reports itself unclean so that the parent rebuilds it.
 """
 
 import ast
@@ -39,8 +42,9 @@ import warnings
 
 try:  # POSIX only, and used only by the zygote: the self-check's local worker runs on Windows too
     import fcntl
+    import resource
 except ImportError:
-    fcntl = None
+    fcntl = resource = None
 
 MAGIC = b"AGF1"
 NPY_MAGIC = b"\x93NUMPY"
@@ -207,12 +211,15 @@ DENY_NAMES = (
     "removexattr lremovexattr fremovexattr swapon swapoff reboot init_module finit_module "
     "delete_module kexec_load kexec_file_load acct settimeofday clock_settime "
     "name_to_handle_at open_by_handle_at open_tree move_mount fsopen fsconfig fsmount fspick "
-    "mount_setattr mq_open msgget semget shmget move_pages migrate_pages"
+    "mount_setattr mq_open msgget semget shmget move_pages migrate_pages "
+    # Scheduling of this or another process of the uid (the zygote): a fork inherits it.
+    "sched_setscheduler sched_setparam sched_setattr sched_setaffinity ioprio_set"
 ).split()
 SYSCALLS = {
     "x86_64": dict(
         open=2,
         ioctl=16,
+        fcntl=72,
         shmget=29,
         socket=41,
         clone=56,
@@ -243,6 +250,8 @@ SYSCALLS = {
         utime=132,
         mknod=133,
         setpriority=141,
+        sched_setparam=142,
+        sched_setscheduler=144,
         pivot_root=155,
         chroot=161,
         acct=163,
@@ -261,6 +270,7 @@ SYSCALLS = {
         lremovexattr=198,
         fremovexattr=199,
         tkill=200,
+        sched_setaffinity=203,
         clock_settime=227,
         tgkill=234,
         utimes=235,
@@ -269,6 +279,8 @@ SYSCALLS = {
         add_key=248,
         request_key=249,
         keyctl=250,
+        ioprio_set=251,
+        ioprio_get=252,
         migrate_pages=256,
         openat=257,
         mkdirat=258,
@@ -294,6 +306,8 @@ SYSCALLS = {
         process_vm_writev=311,
         kcmp=312,
         finit_module=313,
+        sched_setattr=314,
+        sched_getattr=315,
         renameat2=316,
         kexec_file_load=320,
         bpf=321,
@@ -325,7 +339,10 @@ SYSCALLS = {
         removexattr=14,
         lremovexattr=15,
         fremovexattr=16,
+        fcntl=25,
         ioctl=29,
+        ioprio_set=30,
+        ioprio_get=31,
         mknodat=33,
         mkdirat=34,
         unlinkat=35,
@@ -351,6 +368,9 @@ SYSCALLS = {
         delete_module=106,
         clock_settime=112,
         ptrace=117,
+        sched_setparam=118,
+        sched_setscheduler=119,
+        sched_setaffinity=122,
         kill=129,
         tkill=130,
         tgkill=131,
@@ -386,6 +406,8 @@ SYSCALLS = {
         process_vm_writev=271,
         kcmp=272,
         finit_module=273,
+        sched_setattr=274,
+        sched_getattr=275,
         renameat2=276,
         seccomp=277,
         bpf=280,
@@ -416,7 +438,14 @@ RET_ALLOW, RET_KILL_PROCESS, RET_ERRNO = 0x7FFF0000, 0x80000000, 0x00050000
 CLONE_THREAD = 0x00010000
 # O_WRONLY | O_RDWR | O_CREAT | O_TRUNC | O_APPEND: any open that could change a file.
 OPEN_WRITE_MASK = 0x1 | 0x2 | 0x40 | 0x200 | 0x400
-TIOCSTI, TIOCLINUX = 0x5412, 0x541C
+# ioctls that type into a terminal, or make a file signal its owner (FIOASYNC = O_ASYNC; the
+# owner setters are those of sockets): same numbers on x86_64 and aarch64.
+TIOCSTI, TIOCLINUX, FIOASYNC, FIOSETOWN, SIOCSPGRP = 0x5412, 0x541C, 0x5452, 0x8901, 0x8902
+# fcntl commands that aim a signal at a process (an owner, its signal) or register one for a
+# lease or a directory change; and O_ASYNC (signal the owner on I/O) through F_SETFL.
+F_SETFL, F_SETOWN, F_SETSIG, F_SETOWN_EX, F_SETLEASE, F_NOTIFY = 4, 8, 10, 15, 1024, 1026
+O_ASYNC = 0o20000
+PR_SCHED_CORE = 62  # core-scheduling cookies, which a fork inherits
 X32_BIT = 0x40000000
 
 
@@ -447,6 +476,17 @@ def _nr():
 
 def _errno(code):
     return _ins(BPF_RET_K, RET_ERRNO | code)
+
+
+def _deny_if_in(values, code, tail):
+    """``if acc in values: return errno code``; else run ``tail``.
+
+    ``tail`` must return on every path; it may reach the deny, which follows it, by jumping
+    past its own last instruction.
+    """
+    n = len(values)
+    tests = [_ins(BPF_JEQ_K, v, n - 1 - i + len(tail), 0) for i, v in enumerate(values)]
+    return tests + list(tail) + [_errno(code)]
 
 
 def _block(nr, body):
@@ -490,17 +530,24 @@ def seccomp_program(arch, pid):
     # PR_SET_PDEATHSIG: the worker must keep dying with the grader.
     prog += _block(
         table["prctl"],
-        [_arg(0), _ins(BPF_JEQ_K, PR_SET_PDEATHSIG, 0, 1), _errno(errno.EPERM), allow],
+        [_arg(0)] + _deny_if_in((PR_SET_PDEATHSIG, PR_SCHED_CORE), errno.EPERM, [allow]),
     )
     prog += _block(
         table["ioctl"],
-        [
-            _arg(1),
-            _ins(BPF_JEQ_K, TIOCSTI, 1, 0),
-            _ins(BPF_JEQ_K, TIOCLINUX, 0, 1),
-            _errno(errno.EPERM),
-            allow,
-        ],
+        [_arg(1)]
+        + _deny_if_in((TIOCSTI, TIOCLINUX, FIOASYNC, FIOSETOWN, SIOCSPGRP), errno.EPERM, [allow]),
+    )
+    # A file whose owner is the zygote would signal it on I/O, past the kill rule above.
+    setfl = [
+        _ins(BPF_JEQ_K, F_SETFL, 0, 2),
+        _arg(2),
+        _ins(BPF_JSET_K, O_ASYNC, 1, 0),  # to the deny after this tail
+        allow,
+    ]
+    prog += _block(
+        table["fcntl"],
+        [_arg(1)]
+        + _deny_if_in((F_SETOWN, F_SETSIG, F_SETOWN_EX, F_SETLEASE, F_NOTIFY), errno.EPERM, setfl),
     )
     for name in ("socket", "socketpair"):
         prog += _block(table[name], [_errno(errno.EACCES)])
@@ -1634,6 +1681,101 @@ FORK_FDS = 3  # request pipe (read end), response pipe (write end), stderr pipe 
 FIRST_PRIVATE_FD = 10
 
 
+# What a fork inherits from its zygote besides memory: scheduling policy, nice value, uclamp,
+# CPU affinity, I/O priority and rlimits. A submission must not be able to change them for the
+# next one; the deny-list forbids it, and the zygote also puts back what it started with (or,
+# where it cannot, exits so that the parent boots a clean one).
+SCHED_ATTR_SIZE = 56  # struct sched_attr up to sched_util_max (Linux 5.3)
+SCHED_FLAG_KEEP_ALL = 0x08 | 0x10  # keep policy and parameters: change only the clamps
+SCHED_FLAG_UTIL_CLAMP = 0x20 | 0x40
+IOPRIO_WHO_PROCESS = 1
+IOPRIO_CLASS_NONE = 0  # a new process's I/O priority: follows its nice value
+
+
+class _SchedAttr(ctypes.Structure):
+    _fields_ = [
+        ("size", ctypes.c_uint32),
+        ("policy", ctypes.c_uint32),
+        ("flags", ctypes.c_uint64),
+        ("nice", ctypes.c_int32),
+        ("priority", ctypes.c_uint32),
+        ("runtime", ctypes.c_uint64),
+        ("deadline", ctypes.c_uint64),
+        ("period", ctypes.c_uint64),
+        ("util_min", ctypes.c_uint32),
+        ("util_max", ctypes.c_uint32),
+    ]
+
+
+def _sched_syscall(name, *args):
+    """``syscall(name, *args)``; None where this arch has no number for it or it fails."""
+    number = SYSCALLS.get(platform.machine(), {}).get(name)
+    if number is None:
+        return None
+    result = LIBC.syscall(number, *args)
+    return None if result < 0 else result
+
+
+def _util_clamps():
+    attr = _SchedAttr()
+    if _sched_syscall("sched_getattr", 0, ctypes.byref(attr), SCHED_ATTR_SIZE, 0) is None:
+        return None
+    return (attr.util_min, attr.util_max)
+
+
+def sched_state():
+    """The calling thread's scheduling state as a fork inherits it (a comparable dict)."""
+    return {
+        "policy": os.sched_getscheduler(0),  # with SCHED_RESET_ON_FORK, which a user cannot clear
+        "priority": os.sched_getparam(0).sched_priority,
+        "nice": os.getpriority(os.PRIO_PROCESS, 0),
+        "util": _util_clamps(),
+        "affinity": sorted(os.sched_getaffinity(0)),
+        "ioprio": _sched_syscall("ioprio_get", IOPRIO_WHO_PROCESS, 0),
+        "rlimits": [
+            resource.getrlimit(getattr(resource, name))
+            for name in sorted(dir(resource))
+            if name.startswith("RLIMIT_")
+        ],
+    }
+
+
+def restore_sched_state(original):
+    """Put back the scheduling state the zygote started with; True if it now matches exactly.
+
+    Undoing a raised nice value or SCHED_IDLE needs RLIMIT_NICE up to the grader's own nice
+    (the sandbox sets it); rlimits are only compared: a lowered hard limit cannot be raised.
+    """
+    now = sched_state()
+    if now == original:
+        return True
+    try:
+        if (now["nice"], now["policy"], now["priority"]) != (
+            original["nice"],
+            original["policy"],
+            original["priority"],
+        ):
+            os.setpriority(os.PRIO_PROCESS, 0, original["nice"])  # first: leaving SCHED_IDLE
+            os.sched_setscheduler(  # needs a nice the rlimit allows
+                0, original["policy"], os.sched_param(original["priority"])
+            )
+        if original["util"] is not None and now["util"] != original["util"]:
+            attr = _SchedAttr(size=SCHED_ATTR_SIZE)
+            attr.flags = SCHED_FLAG_KEEP_ALL | SCHED_FLAG_UTIL_CLAMP
+            attr.util_min, attr.util_max = original["util"]
+            _sched_syscall("sched_setattr", 0, ctypes.byref(attr), 0)
+        if now["affinity"] != original["affinity"]:
+            os.sched_setaffinity(0, original["affinity"])
+        if now["ioprio"] != original["ioprio"]:
+            # The default class first: it follows the (restored) nice value, as it did at start.
+            _sched_syscall("ioprio_set", IOPRIO_WHO_PROCESS, 0, IOPRIO_CLASS_NONE)
+            if sched_state()["ioprio"] != original["ioprio"] and original["ioprio"] is not None:
+                _sched_syscall("ioprio_set", IOPRIO_WHO_PROCESS, 0, original["ioprio"])
+    except (OSError, ValueError, OverflowError):
+        pass
+    return sched_state() == original
+
+
 def zygote_send(control, message):
     control.send(json.dumps(message, separators=(",", ":")).encode())
 
@@ -1650,6 +1792,7 @@ def zygote_main():
     # numpy imports numpy.random lazily; almost every submission uses it, so load it once here.
     import numpy.random  # noqa: F401
 
+    original = sched_state()  # what every fork must start with
     control = socket.socket(fileno=REQ_FD)
     zygote_send(control, {"op": "ready", "status": "ok", "numpy": np.__version__})
     current = None
@@ -1665,8 +1808,12 @@ def zygote_main():
         except ValueError:
             req = {}
         op = req.get("op") if isinstance(req, dict) else None
+        # At once: a zygote a submission made SCHED_IDLE would otherwise reap and fork slowly.
+        restore_sched_state(original)
         if op == "fork" and len(fds) == FORK_FDS:
             reap(None, 0.0)  # one submission at a time, whatever the parent forgot
+            if not restore_sched_state(original):
+                os._exit(75)  # cannot be made clean again: the parent boots a new zygote
             pid = os.fork()
             if pid == 0:
                 become_worker(control, fds)  # never returns
@@ -1675,6 +1822,8 @@ def zygote_main():
         elif op == "reap":
             wait = req.get("wait", 0.0)
             status, clean = reap(current, float(wait) if isinstance(wait, (int, float)) else 0.0)
+            # Nothing of the submission is left to change it again: clean means as at the start.
+            clean = restore_sched_state(original) and clean
             current = None
             reply = {"op": "reaped", "status": status, "clean": clean}
         else:
@@ -1737,6 +1886,11 @@ def become_worker(control, fds):
             except OSError:
                 pass
     os.closerange(max(keep) + 1, os.sysconf("SC_OPEN_MAX") if hasattr(os, "sysconf") else 4096)
+    # A /dev/null of its own on fd 0: flags and locks a submission puts on it die with it (the
+    # zygote's is shared by every fork).
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
     REQ_FD, RESP_FD, WORKER_PID = req, resp, os.getpid()
     # A session and group of its own: kill(0, ...) from the student then reaches only itself.
     os.setsid()

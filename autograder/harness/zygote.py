@@ -10,9 +10,15 @@ Why a submission cannot reach the next one through a shared zygote:
 * the zygote never runs student code and never receives sources or cases; those travel on the
   worker's own pipes, which the parent creates per fork and hands over with SCM_RIGHTS;
 * every forked worker must have the seccomp deny-list active (the parent refuses its ``ready``
-  otherwise): it cannot fork, signal anything but itself, trace, or create or change a file, and
-  it runs in a session of its own. The zygote is not dumpable either, so a process of the same uid
-  cannot open its memory or fds through /proc;
+  otherwise): it cannot fork, signal anything but itself (nor make a file signal for it:
+  ``F_SETOWN``, ``F_SETSIG``, ``O_ASYNC``), trace, change the scheduling of itself or the zygote
+  (``sched_set*``, ``setpriority``, ``ioprio_set``), or create or change a file, and it runs in a
+  session of its own with a /dev/null of its own on fd 0. The zygote is not dumpable either, so a
+  process of the same uid cannot open its memory or fds through /proc;
+* what a fork inherits besides memory (policy, nice, CPU affinity, I/O priority, rlimits) is
+  checked by the zygote after every reap and before every fork against what it started with:
+  put back where an unprivileged process can, otherwise the zygote is reported unclean and
+  rebuilt, so every submission runs with the scheduling of the first;
 * :meth:`Zygote.reap` has the zygote ``kill(-1, SIGKILL)`` and wait until it has no descendant
   left. The zygote is a child subreaper, so every orphan comes back to it. The kill reaches only
   the sandbox: a bubblewrap pid namespace, or a slot uid no one else uses. That is why zygotes

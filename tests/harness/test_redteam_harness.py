@@ -9,6 +9,7 @@ skips them with that reason (that is a known gap, not a pass).
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
 import resource
 import socket
@@ -119,6 +120,46 @@ def spray(data):
             os.write(fd, data)
         except OSError:
             pass
+"""
+
+
+def _all_denied(at_least: int) -> Callable:
+    """The attack returns one errno per attempt (0: it worked): all EPERM, from the deny-list."""
+
+    def check(out: CallOutcome, sub: SandboxedSubmission, ctx: dict) -> None:
+        errnos = list(np.atleast_1d(out.value))
+        assert len(errnos) >= at_least and set(errnos) == {float(errno.EPERM)}, errnos
+
+    return check
+
+
+# Helpers for the scheduling and signal-owner attacks: ``attempts(f, targets)`` is the errno of
+# each ``f(target)`` (0 if it worked). Targets: the worker itself and its parent (the zygote).
+SCHED = r"""
+import ctypes, fcntl, os, platform, signal, struct
+LIBC = ctypes.CDLL(None, use_errno=True)
+NR = {"x86_64": {"sched_setattr": 314, "ioprio_set": 251},
+      "aarch64": {"sched_setattr": 274, "ioprio_set": 30}}[platform.machine()]
+SELF_AND_PARENT = (0, os.getpid(), os.getppid())
+def attempt(f, *args):
+    try:
+        f(*args)
+        return 0.0
+    except OSError as exc:
+        return float(exc.errno)
+def attempts(f, targets):
+    return [attempt(f, t) for t in targets]
+def syscall(name, *args):
+    return 0 if LIBC.syscall(NR[name], *args) == 0 else ctypes.get_errno()
+def raising(name):
+    def call(*args):
+        code = syscall(name, *args)
+        if code:
+            raise OSError(code, name)
+    return call
+def open_fds():
+    # stdin/stdout/stderr and the protocol pipes: every fd the worker holds
+    return [fd for fd in range(64) if attempt(fcntl.fcntl, fd, fcntl.F_GETFD) == 0.0]
 """
 
 ATTACKS = [
@@ -434,6 +475,94 @@ ATTACKS = [
         "kill_everything",
         "import os, signal\ndef attack():\n    os.kill(-1, signal.SIGKILL)\n",
         ("exception",),
+    ),
+    # A fork inherits its zygote's scheduling: none of it may change, for itself or the zygote.
+    Attack(
+        "sched_setscheduler_idle",
+        SCHED
+        + "def attack():\n    return attempts(lambda t: os.sched_setscheduler(t, os.SCHED_IDLE, os.sched_param(0)), SELF_AND_PARENT)"
+        "\n",
+        ("ok",),
+        check=_all_denied(3),
+    ),
+    Attack(
+        "sched_setparam",
+        SCHED
+        + "def attack():\n    return attempts(lambda t: os.sched_setparam(t, os.sched_param(0)), SELF_AND_PARENT)\n",
+        ("ok",),
+        check=_all_denied(3),
+    ),
+    Attack(
+        "sched_setattr_idle_and_uclamp",
+        SCHED
+        + "def attack():\n    idle = struct.pack('<IIQiIQQQII', 56, 5, 0, 0, 0, 0, 0, 0, 0, 0)\n"
+        "    clamp = struct.pack('<IIQiIQQQII', 56, 0, 0x18 | 0x40, 0, 0, 0, 0, 0, 0, 0)\n"
+        "    return [attempt(raising('sched_setattr'), t, attr, 0) for t in SELF_AND_PARENT for attr in (idle, clamp)]\n",
+        ("ok",),
+        check=_all_denied(6),
+    ),
+    Attack(
+        "sched_setaffinity_one_cpu",
+        SCHED + "def attack():\n    one = {min(os.sched_getaffinity(0))}\n"
+        "    return attempts(lambda t: os.sched_setaffinity(t, one), SELF_AND_PARENT)\n",
+        ("ok",),
+        check=_all_denied(3),
+    ),
+    Attack(
+        "ioprio_set_idle",
+        SCHED + "def attack():\n    idle = 3 << 13\n"
+        "    return attempts(lambda t: raising('ioprio_set')(1, t, idle), SELF_AND_PARENT) + [\n"
+        "        attempt(raising('ioprio_set'), 2, os.getpgrp(), idle), attempt(raising('ioprio_set'), 3, os.getuid(), idle)]\n",
+        ("ok",),
+        check=_all_denied(5),
+    ),
+    Attack(
+        "setpriority_plus_19",
+        SCHED
+        + "def attack():\n    return attempts(lambda t: os.setpriority(os.PRIO_PROCESS, t, 19), SELF_AND_PARENT) + [\n"
+        "        attempt(os.setpriority, os.PRIO_PGRP, 0, 19), attempt(os.setpriority, os.PRIO_USER, os.getuid(), 19)]\n",
+        ("ok",),
+        check=_all_denied(5),
+    ),
+    # A file owned by the zygote signals it on I/O (SIGIO, or any signal F_SETSIG picks).
+    Attack(
+        "fcntl_setown_every_fd",
+        SCHED
+        + "def attack():\n    return [attempt(fcntl.fcntl, fd, fcntl.F_SETOWN, t) for fd in open_fds() for t in (os.getppid(), -os.getpgrp())]\n",
+        ("ok",),
+        check=_all_denied(10),
+    ),
+    Attack(
+        "fcntl_setown_ex_every_fd",
+        SCHED + "def attack():\n    owner = struct.pack('ii', 1, os.getppid())  # F_OWNER_PID\n"
+        "    return [attempt(fcntl.fcntl, fd, 15, owner) for fd in open_fds()]\n",
+        ("ok",),
+        check=_all_denied(5),
+    ),
+    Attack(
+        "fcntl_setsig_every_fd",
+        SCHED
+        + "def attack():\n    return [attempt(fcntl.fcntl, fd, fcntl.F_SETSIG, signal.SIGKILL) for fd in open_fds()]\n",
+        ("ok",),
+        check=_all_denied(5),
+    ),
+    Attack(
+        "o_async_every_fd",
+        SCHED + "def attack():\n    on = struct.pack('i', 1)\n"
+        "    return [attempt(fcntl.fcntl, fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_ASYNC | os.O_NONBLOCK)\n"
+        "            for fd in open_fds()] + [attempt(fcntl.ioctl, fd, 0x5452, on) for fd in open_fds()]  # FIOASYNC\n",
+        ("ok",),
+        check=_all_denied(10),
+    ),
+    Attack(
+        "lease_and_dnotify",
+        SCHED + "import numpy\ndef attack():\n    package = os.path.dirname(numpy.__file__)\n"
+        "    directory = os.open(package, os.O_RDONLY | os.O_DIRECTORY)\n"
+        "    module = os.open(numpy.__file__, os.O_RDONLY)\n"
+        "    return [attempt(fcntl.fcntl, directory, fcntl.F_NOTIFY, fcntl.DN_ACCESS | fcntl.DN_MULTISHOT),\n"
+        "            attempt(fcntl.fcntl, module, fcntl.F_SETLEASE, fcntl.F_RDLCK)]\n",
+        ("ok",),
+        check=_all_denied(2),
     ),
     Attack(
         "unset_pdeathsig_and_ptrace_grader",

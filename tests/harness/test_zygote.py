@@ -721,3 +721,403 @@ def test_a_forked_worker_without_seccomp_is_refused(config, monkeypatch, make_zy
     with SandboxedSubmission(VICTIM, limits=FAST, zygote=z) as sub:
         with pytest.raises(SandboxError, match="refused to start"):
             sub.call("grade", [0.0], {}, timeout=5)
+
+
+# --------------------------------------------------------------------------- scheduling and fd 0
+
+#: What a fork inherits that A could have changed, as B sees it. B returns the values (its stderr
+#: is not used: what a worker prints last may be cut off when it is reaped).
+SCHED_KEYS = (
+    "policy",
+    "priority",
+    "nice",
+    "ioprio",
+    "util_min",
+    "util_max",
+    "fd0_is_dev_null",
+    "fd0_flags",
+    "fd0_owner",
+    "fd0_signal",
+    "dev_null_flock_free",
+    "dev_null_ofd_lock_free",
+)
+SCHED_PROBE = r"""
+import ctypes, fcntl, os, platform, stat, struct
+
+def probe():
+    libc = ctypes.CDLL(None, use_errno=True)
+    ioprio_get, sched_getattr = {"x86_64": (252, 315), "aarch64": (31, 275)}[platform.machine()]
+    attr = ctypes.create_string_buffer(56)
+    util = [-1, -1]
+    if libc.syscall(sched_getattr, 0, attr, 56, 0) == 0:
+        util = list(struct.unpack_from("<II", attr.raw, 48))
+    fd0, null = os.fstat(0), os.stat("/dev/null")
+    fresh = os.open("/dev/null", os.O_RDONLY)  # a description of B's own, to test the inode
+    try:
+        fcntl.flock(fresh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        flock_free = 1
+    except OSError:
+        flock_free = 0
+    wanted = struct.pack("hhqqi", fcntl.F_WRLCK, 0, 0, 0, 0)
+    ofd_lock = struct.unpack("hhqqi", fcntl.fcntl(fresh, 36, wanted))[0]  # F_OFD_GETLK
+    values = [
+        os.sched_getscheduler(0),
+        os.sched_getparam(0).sched_priority,
+        os.getpriority(os.PRIO_PROCESS, 0),
+        libc.syscall(ioprio_get, 1, 0),
+        *util,
+        stat.S_ISCHR(fd0.st_mode) and fd0.st_rdev == null.st_rdev,
+        fcntl.fcntl(0, fcntl.F_GETFL) & (os.O_NONBLOCK | os.O_APPEND | os.O_ASYNC),
+        fcntl.fcntl(0, fcntl.F_GETOWN),
+        fcntl.fcntl(0, fcntl.F_GETSIG),
+        flock_free,
+        ofd_lock == fcntl.F_UNLCK,
+    ]
+    return [float(v) for v in values] + [float(cpu) for cpu in sorted(os.sched_getaffinity(0))]
+"""
+
+#: A tries every scheduling change on itself and its zygote (each errno: all must be EPERM), then
+#: puts flags and locks on its fd 0 (allowed: they must stay A's).
+SCHED_ATTACK = r"""
+import ctypes, fcntl, os, platform, signal, struct
+
+def attack():
+    libc = ctypes.CDLL(None, use_errno=True)
+    ioprio_set, sched_setattr = {"x86_64": (251, 314), "aarch64": (30, 274)}[platform.machine()]
+    def attempt(f, *args):
+        try:
+            f(*args)
+            return 0.0
+        except OSError as exc:
+            return float(exc.errno)
+    def raw(nr, *args):
+        return 0.0 if libc.syscall(nr, *args) == 0 else float(ctypes.get_errno())
+    one_cpu = {min(os.sched_getaffinity(0))}
+    idle = struct.pack("<IIQiIQQQII", 56, 5, 0, 0, 0, 0, 0, 0, 0, 0)
+    denied = []
+    for target in (0, os.getppid()):
+        denied += [
+            attempt(os.sched_setscheduler, target, os.SCHED_IDLE, os.sched_param(0)),
+            attempt(os.sched_setparam, target, os.sched_param(0)),
+            raw(sched_setattr, target, idle, 0),
+            attempt(os.sched_setaffinity, target, one_cpu),
+            attempt(os.setpriority, os.PRIO_PROCESS, target, 19),
+            raw(ioprio_set, 1, target, 3 << 13),
+        ]
+    for fd in [fd for fd in range(64) if attempt(fcntl.fcntl, fd, fcntl.F_GETFD) == 0.0]:
+        denied += [  # stdin, stdout, stderr and the protocol pipes
+            attempt(fcntl.fcntl, fd, fcntl.F_SETOWN, os.getppid()),
+            attempt(fcntl.fcntl, fd, fcntl.F_SETSIG, signal.SIGKILL),
+            attempt(fcntl.fcntl, fd, 15, struct.pack("ii", 1, os.getppid())),  # F_SETOWN_EX
+            attempt(fcntl.fcntl, fd, fcntl.F_SETFL, os.O_ASYNC),
+        ]
+    allowed = [
+        attempt(fcntl.flock, 0, fcntl.LOCK_EX),
+        attempt(fcntl.fcntl, 0, 37, struct.pack("hhqqi", fcntl.F_RDLCK, 0, 0, 0, 0)),  # F_OFD_SETLK
+        attempt(fcntl.lockf, 0, fcntl.LOCK_SH),
+        attempt(fcntl.fcntl, 0, fcntl.F_SETFL, os.O_NONBLOCK | os.O_APPEND),
+    ]
+    return denied + allowed
+"""
+SCHED_ATTACK_DENIED = 2 * 6 + 5 * 4  # two targets; five fds (0, 1, 2 and two protocol pipes)
+
+
+def _own_sched_state() -> dict:
+    """This test process's scheduling state: the grader's, which every submission must get."""
+    import ctypes
+    import platform
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    ioprio_get = {"x86_64": 252, "aarch64": 31}[platform.machine()]
+    return {
+        "policy": os.sched_getscheduler(0),
+        "nice": os.getpriority(os.PRIO_PROCESS, 0),
+        "affinity": sorted(os.sched_getaffinity(0)),
+        "ioprio": libc.syscall(ioprio_get, 1, 0),
+    }
+
+
+def _probe_state(z: Zygote) -> dict:
+    _, seen = grade_victim(z, SCHED_PROBE)
+    assert seen is not None and seen.status == "ok", seen
+    values = [int(v) for v in np.atleast_1d(seen.value)]
+    fixed, cpus = values[: len(SCHED_KEYS)], values[len(SCHED_KEYS) :]
+    return {**dict(zip(SCHED_KEYS, fixed, strict=True)), "affinity": cpus}
+
+
+CLEAN_FD0 = {
+    "fd0_is_dev_null": 1,
+    "fd0_flags": 0,
+    "fd0_owner": 0,
+    "fd0_signal": 0,
+    "dev_null_flock_free": 1,
+    "dev_null_ofd_lock_free": 1,
+}
+
+
+@needs_root
+@pytest.mark.parametrize("config", config_params(ROOT_CONFIGS))
+def test_scheduling_and_fd0_of_a_never_reach_b(config, make_zygote):
+    """A (SCHED_IDLE, one CPU, nice 19, idle I/O, signal owners; flags and locks on fd 0) is
+    followed by B on the same zygote: B runs exactly as the first submission did, with the
+    grader's policy, and a fresh fd 0."""
+    z = make_zygote(config)
+    first = _probe_state(z)
+    grader = _own_sched_state()
+    assert {k: first[k] for k in grader} == grader
+    assert (first["policy"], first["priority"]) == (os.SCHED_OTHER, 0)
+    assert {k: first[k] for k in CLEAN_FD0} == CLEAN_FD0
+    with SandboxedSubmission(SCHED_ATTACK, limits=FAST, zygote=z) as a:
+        out = a.call("attack", [], {}, timeout=5)
+    assert out.status == "ok", (out, a.stderr)
+    tried = list(np.atleast_1d(out.value))
+    assert tried == [1.0] * SCHED_ATTACK_DENIED + [0.0] * 4, tried  # EPERM; then A's own fd 0
+    assert _probe_state(z) == first
+    assert (z.boots, z.forks) == (1, 3)
+
+
+UNSUPPORTED = 3  # exit status of the changing process: the kernel lacks the feature
+
+
+def _uclamp_max_0(pid: int) -> None:
+    import ctypes
+    import platform
+    import struct
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    number = {"x86_64": 314, "aarch64": 274}[platform.machine()]
+    keep_all_clamp_max = 0x08 | 0x10 | 0x40
+    attr = struct.pack("<IIQiIQQQII", 56, 0, keep_all_clamp_max, 0, 0, 0, 0, 0, 0, 0)
+    if libc.syscall(number, pid, attr, 0) != 0:
+        os._exit(UNSUPPORTED)  # no uclamp in this kernel (EOPNOTSUPP) or no sched_setattr
+
+
+def _ioprio_idle(pid: int) -> None:
+    import ctypes
+    import platform
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    assert libc.syscall({"x86_64": 251, "aarch64": 30}[platform.machine()], 1, pid, 3 << 13) == 0
+
+
+def _can_regain_nice(pid: int) -> bool:
+    """Whether the zygote's RLIMIT_NICE lets it return to the grader's nice by itself (the
+    sandbox raises it where it may: a root grader without CAP_SYS_RESOURCE may not)."""
+    with open(f"/proc/{pid}/limits") as fh:
+        soft = next(line for line in fh if line.startswith("Max nice priority")).split()[3]
+    return soft == "unlimited" or int(soft) >= 20 - os.getpriority(os.PRIO_PROCESS, 0)
+
+
+def _lower_nofile(pid: int) -> None:
+    import resource
+
+    soft, hard = resource.prlimit(pid, resource.RLIMIT_NOFILE)
+    resource.prlimit(pid, resource.RLIMIT_NOFILE, (soft - 1, hard - 1))
+
+
+def _as_uid(uid: int, gid: int, change: Callable[[int], None], pid: int) -> None:
+    """Run ``change(pid)`` in a child with ``uid``: what a worker of the zygote's uid could do."""
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child
+        code = 1
+        try:
+            os.setgroups([])
+            os.setresgid(gid, gid, gid)
+            os.setresuid(uid, uid, uid)
+            change(pid)
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(child, 0)
+    if os.waitstatus_to_exitcode(status) == UNSUPPORTED:
+        pytest.skip("this kernel has no uclamp (sched_setattr with util clamps)")
+    assert os.waitstatus_to_exitcode(status) == 0, "the change itself failed"
+
+
+#: name -> (what is done to the zygote, whether it can be undone in place: else it is rebuilt)
+OUTSIDE_CHANGES: dict[str, tuple[Callable[[int], None], Callable[[int], bool]]] = {
+    "sched_idle": (
+        lambda pid: os.sched_setscheduler(pid, os.SCHED_IDLE, os.sched_param(0)),
+        _can_regain_nice,
+    ),
+    "nice_19": (lambda pid: os.setpriority(os.PRIO_PROCESS, pid, 19), _can_regain_nice),
+    "one_cpu": (
+        lambda pid: os.sched_setaffinity(pid, {min(os.sched_getaffinity(pid))}),
+        lambda pid: True,
+    ),
+    "ioprio_idle": (_ioprio_idle, lambda pid: True),
+    "uclamp_max_0": (_uclamp_max_0, lambda pid: True),
+    # A user cannot clear SCHED_RESET_ON_FORK, nor raise a lowered hard limit: rebuilt.
+    "reset_on_fork": (
+        lambda pid: os.sched_setscheduler(
+            pid, os.SCHED_OTHER | os.SCHED_RESET_ON_FORK, os.sched_param(0)
+        ),
+        lambda pid: False,
+    ),
+    "rlimit_nofile": (_lower_nofile, lambda pid: False),
+}
+
+
+@needs_root
+@pytest.mark.parametrize("change", list(OUTSIDE_CHANGES))
+@pytest.mark.parametrize("config", config_params(ROOT_CONFIGS))
+def test_zygote_undoes_scheduling_changed_while_a_runs(config, change, make_zygote):
+    """The second layer, as if A had got past the deny-list: while A runs, its zygote's
+    scheduling is changed by a process of the zygote's uid. Once A is reaped, the zygote puts
+    back its starting state, or, where a user cannot, is rebuilt: B runs as the first did."""
+    if change == "one_cpu" and len(os.sched_getaffinity(0)) < 2:
+        pytest.skip("one CPU only: no smaller affinity to set")
+    z = make_zygote(config)
+    first = _probe_state(z)
+    zygote_pid = _zygote_python(z)
+    apply, in_place = OUTSIDE_CHANGES[change]
+    expected_boots = 1 if in_place(zygote_pid) else 2
+    with SandboxedSubmission("def f():\n    return 1.0\n", limits=FAST, zygote=z) as a:
+        assert a.call("f", [], {}, timeout=5).status == "ok"
+        _as_uid(z.slot.uid, z.slot.gid, apply, zygote_pid)
+    assert _probe_state(z) == first
+    assert (z.boots, z.forks) == (expected_boots, 3)
+    # The zygote itself (the same one, or its replacement) is back as it started.
+    now = _zygote_python(z)
+    assert (now == zygote_pid) == (expected_boots == 1)
+    assert os.sched_getscheduler(now) == first["policy"]
+    assert os.getpriority(os.PRIO_PROCESS, now) == first["nice"]
+    assert sorted(os.sched_getaffinity(now)) == first["affinity"]
+
+
+# --------------------------------------------------------------------------- cgroup plus load
+
+CGROUP_DRIVER = Path(__file__).with_name("cgroup_driver.py")
+#: A's module: at import, everything that slowed the next students down before the deny-list.
+SLOW_EVERYONE_DOWN = r"""
+import ctypes, os, platform
+_libc = ctypes.CDLL(None, use_errno=True)
+_ioprio_set = {"x86_64": 251, "aarch64": 30}[platform.machine()]
+for _target in (0, os.getppid()):
+    for _attack in (
+        lambda: os.sched_setscheduler(_target, os.SCHED_IDLE, os.sched_param(0)),
+        lambda: os.sched_setaffinity(_target, {min(os.sched_getaffinity(0))}),
+        lambda: os.setpriority(os.PRIO_PROCESS, _target, 19),
+    ):
+        try:
+            _attack()
+        except OSError:
+            pass
+    _libc.syscall(_ioprio_set, 1, _target, 3 << 13)
+"""
+CGROUP_PARTS = "nnCost,nnGrad"  # the timed "large network" case, cost and gradient
+CGROUP_VICTIMS = 2
+CGROUP_LOAD_PER_CPU = 8  # busy loops per CPU: enough to starve a SCHED_IDLE worker
+
+
+def _cpu_hierarchy() -> tuple[Path, str] | str:
+    """A writable cgroup hierarchy with the cpu controller: (its root, "v2" or "v1"); else why not."""
+    reasons = []
+    with open("/proc/self/mountinfo") as fh:
+        mounts = [line.split() for line in fh]
+    for fields in mounts:
+        after = fields[fields.index("-") + 1 :]
+        root, fstype, options = Path(fields[4]), after[0], after[2].split(",")
+        if fstype == "cgroup2":
+            try:
+                enabled = (root / "cgroup.subtree_control").read_text().split()
+            except OSError as exc:
+                reasons.append(f"{root}: {exc}")
+                continue
+            if "cpu" in enabled and os.access(root, os.W_OK):
+                return root, "v2"
+            reasons.append(f"{root} (v2): cpu controller not enabled for children")
+        elif fstype == "cgroup" and "cpu" in options:
+            if os.access(root, os.W_OK):
+                return root, "v1"
+            reasons.append(f"{root} (v1): not writable")
+    return "; ".join(reasons) or "no cgroup hierarchy is mounted"
+
+
+class CpuCgroup:
+    """A child cgroup limited to one CPU's worth of time, with CPU-burning load in it."""
+
+    PERIOD_US = 100_000
+
+    def __init__(self, root: Path, version: str) -> None:
+        self.path = root / f"bpgrade-test-{uuid.uuid4().hex[:12]}"
+        self.version = version
+        self.path.mkdir()
+        if version == "v2":
+            (self.path / "cpu.max").write_text(f"{self.PERIOD_US} {self.PERIOD_US}")
+        else:
+            (self.path / "cpu.cfs_period_us").write_text(str(self.PERIOD_US))
+            (self.path / "cpu.cfs_quota_us").write_text(str(self.PERIOD_US))
+        self.procs = self.path / "cgroup.procs"
+        self.load: list = []
+
+    def add_load(self, count: int) -> None:
+        """``count`` busy loops in the cgroup (they join it themselves, before spinning)."""
+        import subprocess
+        import sys
+
+        spin = f"open({str(self.procs)!r}, 'w').write(str(__import__('os').getpid()))\nwhile True:\n    pass\n"
+        for _ in range(count):
+            self.load.append(subprocess.Popen([sys.executable, "-c", spin]))
+        pids = {str(p.pid) for p in self.load}
+        assert _wait_until(lambda: pids <= set(self.procs.read_text().split()), 10), "no load"
+
+    def close(self) -> None:
+        for proc in self.load:
+            proc.kill()
+        for proc in self.load:
+            proc.wait(10)
+        # Whatever the driver left (it is killed on a timeout) must go before the cgroup can.
+        assert _wait_until(lambda: not self.procs.read_text().split(), 10), self.procs.read_text()
+        self.path.rmdir()
+
+
+@pytest.fixture
+def loaded_cpu_cgroup():
+    """A cgroup with a one-CPU quota and busy loops in it; skipped where no cgroup with the cpu
+    controller is writable here (cgroup v2 with ``cpu`` enabled for children, or v1 ``cpu``)."""
+    if not ROOT:
+        pytest.skip("creating a cgroup needs root")
+    found = _cpu_hierarchy()
+    if isinstance(found, str):
+        pytest.skip(f"no writable cgroup with the cpu controller: {found}")
+    group = CpuCgroup(*found)
+    try:
+        group.add_load(CGROUP_LOAD_PER_CPU * len(os.sched_getaffinity(0)))
+        yield group
+    finally:
+        group.close()
+
+
+@needs_root
+@pytest.mark.parametrize("config", config_params(ROOT_CONFIGS))
+def test_neighbours_keep_full_marks_in_a_loaded_cpu_cgroup(config, loaded_cpu_cgroup, tmp_path):
+    """Where the harm shows: the grader in a CPU-limited cgroup with load (Docker, systemd).
+    Before the deny-list, a student who made the zygote SCHED_IDLE, pinned and niced left the
+    next correct students starved: timeouts, or "far too slow" on the timed large-network case
+    (not on every run: a waking SCHED_IDLE task is starved only some of the time; two victims
+    make it likely). Here every later correct student keeps full marks."""
+    import subprocess
+    import sys
+
+    attacker = tmp_path / "attacker.py"
+    attacker.write_text(SLOW_EVERYONE_DOWN)
+    victims = [str(EXAMPLES / "correct.py")] * CGROUP_VICTIMS
+    tier = CONFIGS[config][0]
+    command = [sys.executable, "-I", str(CGROUP_DRIVER), str(loaded_cpu_cgroup.procs), tier]
+    proc = subprocess.run(
+        [*command, CGROUP_PARTS, str(attacker), *victims],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    reports = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert len(reports) == CGROUP_VICTIMS
+    for report in reports:
+        assert report["tier"] == tier and report["error"] is None, report
+        assert report["failed"] == [], report["failed"]
+        assert report["score"] == report["max_score"] > 0, report
+        assert any("timed" in label for _, label, _ in report["cases"]), report["cases"]
+        assert report["zygote_boots"] == 1  # the deny-list kept the zygote as it was
