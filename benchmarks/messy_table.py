@@ -43,8 +43,14 @@ def describe(entry: Path) -> str:
 
 def explanation(report) -> str:
     lines = [w for w in report.warnings if "demo secret" not in w]
+    failed = sorted(  # a hidden case first: its message carries no values
+        (c.visibility != "hidden", p.part, c.message)
+        for p in report.parts
+        for c in p.cases
+        if not c.passed
+    )
+    lines += [f"{part}: {message}" for _, part, message in failed[:1]]
     lines += list(dict.fromkeys(n for p in report.parts for n in p.notes))
-    lines += [c.message for p in report.parts for c in p.cases if not c.passed][:1]
     return lines[0] if lines else "—"
 
 
