@@ -89,7 +89,9 @@ def case_seed(secret: bytes, assignment: str, student_id: str, group: str, visib
     if visibility == PUBLIC:
         key, message = b"bpgrade-public", f"{assignment}|{group}".encode()
     else:
-        key, message = secret, f"{assignment}|{student_id}|{group}".encode()
+        # surrogatepass: an id taken from a non-UTF-8 file name (GBK) seeds like any other; for
+        # every valid id this is plain UTF-8, so existing seeds are unchanged.
+        key, message = secret, f"{assignment}|{student_id}|{group}".encode("utf-8", "surrogatepass")
     return int.from_bytes(hmac.new(key, message, hashlib.sha256).digest(), "big")
 
 

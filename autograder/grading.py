@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -25,6 +26,7 @@ from autograder.imports import (
     missing_module_message,
     runtime_module_exists,
 )
+from autograder.intake import escaped
 from autograder.messages import msg
 from autograder.scoring import part_score
 from autograder.spec import PartSpec, Spec, load_spec
@@ -117,6 +119,7 @@ def grade_submission(
     parts: Iterable[str] | None = None,
     zygote: Zygote | None = None,
     siblings: bool = False,
+    beneath: str | Path | None = None,
 ) -> GradeReport:
     """Grade one submission file or folder.
 
@@ -147,6 +150,9 @@ def grade_submission(
         For a single file, also hand the worker the other files of its folder (helper modules,
         data), as a student's own homework folder holds them. Off for graders, where a folder
         may hold other students' files.
+    beneath : str or Path, optional
+        A trusted folder holding ``path`` (a repository checkout): no folder between the two may
+        be a symbolic link either.
 
     Returns
     -------
@@ -184,17 +190,20 @@ def grade_submission(
 
     try:
         functions = {p.function for p in spec.parts}
-        source = load_source(path, functions=functions, lang=lang, siblings=siblings)
+        source = load_source(
+            path, functions=functions, lang=lang, siblings=siblings, beneath=beneath
+        )
     except SubmissionError as exc:
         cases = make_cases()
-        return _broken(spec, part_specs, cases, str(path), student_id, str(exc), lang, started)
+        shown = escaped(str(path))
+        return _broken(spec, part_specs, cases, shown, escaped(student_id), str(exc), lang, started)
     warnings += source.warnings
     grader = _Grader(spec, source, lang, tier, load_catalog(spec.misconceptions_module), zygote)
     cases, results, tier_used, load_error = grader.run(make_cases)
     report_parts = [_part_result(p, results, cases, lang, grader.part_notes) for p in part_specs]
     return GradeReport(
-        student_id=student_id,
-        submission=str(path),
+        student_id=escaped(student_id),  # printable: a GBK file name's bytes as \\xNN
+        submission=escaped(str(path)),
         score=round(sum(p.score for p in report_parts), 4),
         max_score=sum(p.points for p in part_specs),
         parts=report_parts,
@@ -236,7 +245,13 @@ class _Verdict:
 
 
 class _Grader:
-    """Runs a submission's cases through one sandboxed child, memoising shared calls."""
+    """Runs a submission's cases through one sandboxed child, memoising shared calls.
+
+    Memory: a call's value (up to the harness's 64 MiB result cap) is kept only while a case that
+    shares its call still has to be checked; then only its status and timings stay (what
+    :meth:`_call` needs to skip a hung function). So the parent holds about one value at a time,
+    whatever every function returns.
+    """
 
     def __init__(
         self,
@@ -252,6 +267,7 @@ class _Grader:
         self.warnings: list[str] = []
         self.part_notes: dict[str, list[str]] = {}
         self._calls: dict[str, CallOutcome] = {}
+        self._uses: Counter[str] = Counter()  # checks still to come, per call key
         self._hung: set[str] = set()
         self._facts: ImportFacts | None = None
 
@@ -311,7 +327,11 @@ class _Grader:
         self, child: SandboxedSubmission, cases: list[Case]
     ) -> tuple[list[Case], dict[str, CaseResult]]:
         self.child = child
-        verdicts = {c.case_id: self._verdict(c) for c in cases}
+        self._uses.update(_key(c) for c in cases)
+        verdicts = {}
+        for case in _by_call(cases):  # a shared call's value is dropped after its last check
+            verdicts[case.case_id] = self._verdict(case)
+            self._checked(_key(case))
         self._explain_dependencies(cases, verdicts)
         results = {c.case_id: _case_result(c, verdicts[c.case_id], self.lang) for c in cases}
         return cases, results
@@ -342,8 +362,15 @@ class _Grader:
             zygote=self.zygote,
         )
 
+    def _checked(self, key: str) -> None:
+        """One check of ``key``'s value is done; the last one drops the value."""
+        self._uses[key] -= 1
+        outcome = self._calls.get(key)
+        if self._uses[key] <= 0 and outcome is not None and outcome.value is not None:
+            self._calls[key] = replace(outcome, value=None)
+
     def _call(self, case: Case, substitute: dict[str, str] | None = None) -> CallOutcome:
-        key = case.call_key if substitute is None else f"{case.call_key}+{sorted(substitute)}"
+        key = _key(case, substitute)
         if key not in self._calls and case.function in self._hung:
             # One timeout per function: a hanging function must not spend the budget that the
             # other parts need, so its later cases are marked without running.
@@ -412,6 +439,7 @@ class _Grader:
         failed_functions = {
             c.function for c in cases if not verdicts[c.case_id].outcome.passed
         } & SUBSTITUTES  # helpers the worker carries in a known-correct form
+        retries = []
         for case in cases:
             verdict = verdicts[case.case_id]
             part = self.spec.part(case.part)
@@ -419,19 +447,38 @@ class _Grader:
             broken = [f for f in deps if f in failed_functions]
             if verdict.outcome.passed or verdict.outcome.category != "wrong_value" or not broken:
                 continue
-            retry = self._call(case, substitute={f: f for f in broken})
-            if (
+            retries.append((case, {f: f for f in broken}))
+        self._uses.update(_key(case, substitute) for case, substitute in retries)
+        for case, substitute in retries:
+            retry = self._call(case, substitute=substitute)
+            passed = (
                 retry.status == "ok"
                 and run_check(
                     case.check, case.expected, retry.value, tolerance=case.tolerance
                 ).passed
-            ):
-                self._note(case.part, msg("dependency", self.lang, dep=broken[0]))
+            )
+            self._checked(_key(case, substitute))
+            if passed:
+                self._note(case.part, msg("dependency", self.lang, dep=next(iter(substitute))))
 
     def _note(self, part: str, note: str) -> None:
         notes = self.part_notes.setdefault(part, [])
         if note not in notes:
             notes.append(note)
+
+
+def _by_call(cases: list[Case]) -> list[Case]:
+    """The cases with those that share a call next to each other (otherwise in order): nnCost and
+    nnGrad check one call's (J, grad), which is then dropped before the next call is made."""
+    groups: dict[str, list[Case]] = {}
+    for case in cases:
+        groups.setdefault(case.call_key, []).append(case)
+    return [case for group in groups.values() for case in group]
+
+
+def _key(case: Case, substitute: dict[str, str] | None = None) -> str:
+    """The memo key of a case's call: cases with one ``call_key`` share one call."""
+    return case.call_key if substitute is None else f"{case.call_key}+{sorted(substitute)}"
 
 
 def _sandboxed_runner() -> type[_Sandboxed]:

@@ -44,6 +44,16 @@ else the only one nearest the top, or the preferred name there (``hw4/nn.py`` be
 ``hw4/utils.py``); anything else is ambiguous. The other files are returned keyed by their path relative to the main file's
 folder (safe relative POSIX paths); files outside that folder are skipped with a warning.
 
+Anchoring: ``read_submission(path, beneath=BASE)`` also refuses a link in any folder between
+``BASE`` (the grader's own, trusted) and ``path``: each is opened ``O_NOFOLLOW | O_DIRECTORY``
+relative to the previous one (nbgrader's ``submitted/<student>/<assignment>/``, Gradescope's
+``/autograder/submission``).
+
+Fingerprints: :func:`submission_digest` hashes what :func:`read_submission` would read, by the same
+walk and within the same caps (a file it would not read, or a sparse one, is hashed by its size and
+times), so a batch can tell a changed submission without ever blocking, recursing or reading more
+than a grading would.
+
 Portability: where ``O_NOFOLLOW`` or ``dir_fd`` do not exist (Windows), the same walk runs on path
 strings: ``lstat`` (a reparse point counts as a link), then ``open``, then ``fstat`` compared with
 the ``lstat`` (same file index), which is the best that platform offers. The module imports on any
@@ -52,6 +62,7 @@ platform.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import stat
@@ -128,6 +139,7 @@ def read_submission(
     functions: Iterable[str] = (),
     lang: str = "en",
     siblings: bool = False,
+    beneath: str | os.PathLike[str] | None = None,
 ) -> Intake:
     """Read a submission file or folder, guarded (see the module docstring).
 
@@ -157,11 +169,79 @@ def read_submission(
         The main file cannot be read safely; the message says why.
     """
     path = os.fspath(path)
-    info = _lstat_root(path, lang)
-    if stat.S_ISDIR(info.st_mode):
-        return _Walk(path, info, frozenset(functions), lang).run()
-    single = _read_single(path, info, lang)
+    with _Anchor(path, beneath, lang) as anchor:
+        info = _lstat_root(anchor, lang)
+        if stat.S_ISDIR(info.st_mode):
+            return _Walk(path, info, frozenset(functions), lang, anchor).run()
+        single = _read_single(anchor, info, lang)
     return _with_siblings(path, single, lang) if siblings else single
+
+
+class _Anchor:
+    """Where a submission's root entry is opened from: its parent folder's fd, or a path.
+
+    Without ``beneath`` the root is opened by its path (its folders are the caller's). With it,
+    every folder from ``beneath`` down is opened ``O_NOFOLLOW | O_DIRECTORY`` relative to the
+    previous one (``lstat`` per folder on the fallback), so no link below ``beneath`` is followed.
+    """
+
+    def __init__(self, path: str, beneath: str | os.PathLike[str] | None, lang: str):
+        self.path, self.lang = path, lang
+        self.parent: _Handle | None = None
+        self.name = path
+        self._fds: list[int] = []
+        if beneath is not None:
+            try:
+                self._descend(os.fspath(beneath))
+            except BaseException:
+                self.__exit__()
+                raise
+
+    def _descend(self, base: str) -> None:
+        rel = os.path.relpath(os.path.abspath(self.path), os.path.abspath(base))
+        parts = [p for p in re.split(r"[\\/]", rel) if p not in ("", ".")]
+        if not parts:  # the trusted folder itself
+            return
+        if ".." in parts or os.path.isabs(rel):
+            raise SubmissionError(msg("intake_not_found", self.lang, name=display(self.path)))
+        parent: _Handle = base
+        if posix_dir_fd():
+            try:
+                fd = os.open(base, _flags(directory=True) & ~getattr(os, "O_NOFOLLOW", 0))
+            except OSError:
+                missing = msg("intake_not_found", self.lang, name=display(self.path))
+                raise SubmissionError(missing) from None
+            self._fds.append(fd)
+            parent = fd
+        for part in parts[:-1]:
+            parent = self._folder(parent, part)
+        self.parent, self.name = parent, parts[-1]
+
+    def _folder(self, parent: _Handle, name: str) -> _Handle:
+        try:
+            info = _lstat(parent, name)
+        except OSError:
+            raise SubmissionError(msg("intake_not_found", self.lang, name=display(name))) from None
+        if _is_link(info):
+            raise SubmissionError(msg("intake_symlink", self.lang, name=display(name)))
+        if not stat.S_ISDIR(info.st_mode):
+            raise SubmissionError(msg("intake_not_found", self.lang, name=display(self.path)))
+        if not isinstance(parent, int):
+            return os.path.join(parent, name)
+        try:
+            fd = _open(parent, name, info, directory=True)
+        except OSError as exc:
+            raise _unreadable(name, exc, self.lang) from None
+        self._fds.append(fd)
+        return fd
+
+    def __enter__(self) -> _Anchor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for fd in self._fds:
+            os.close(fd)
+        self._fds.clear()
 
 
 def _with_siblings(path: str, single: Intake, lang: str) -> Intake:
@@ -181,6 +261,22 @@ def display(name: str | bytes) -> str:
     raw = name if isinstance(name, bytes) else os.fsencode(name)
     text = _UNSAFE_CHARS.sub("?", raw.decode("utf-8", "replace"))
     return text if len(text) <= 120 else text[:117] + "..."
+
+
+def escaped(name: str | bytes) -> str:
+    """A name as valid UTF-8 text that keeps different names apart: undecodable bytes as ``\\xNN``.
+
+    For names that must stay distinct once shown (gradebook ids): :func:`display` would print two
+    GBK names alike, as U+FFFD. Names that are valid UTF-8 are returned unchanged.
+    """
+    if isinstance(name, bytes):
+        raw = name
+    else:
+        try:
+            raw = name.encode("utf-8", "surrogateescape")
+        except UnicodeEncodeError:  # a lone surrogate no file system produced (JSON metadata)
+            raw = name.encode("utf-8", "surrogatepass")
+    return raw.decode("utf-8", "backslashreplace")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -245,10 +341,13 @@ def _read_fd(fd: int, limit: int) -> bytes | None:
             return None
 
 
-def _lstat_root(path: str, lang: str) -> os.stat_result:
+def _lstat_root(anchor: _Anchor | str, lang: str) -> os.stat_result:
+    if isinstance(anchor, str):
+        anchor = _Anchor(anchor, None, lang)
+    path = anchor.path
     name = display(os.path.basename(path.rstrip("/\\")) or path)
     try:
-        info = os.lstat(path)
+        info = _lstat(anchor.parent, anchor.name)
     except (OSError, ValueError):
         raise SubmissionError(msg("intake_not_found", lang, name=display(path))) from None
     if _is_link(info):
@@ -278,18 +377,19 @@ def _unreadable(name: str, exc: OSError, lang: str) -> SubmissionError:
     return SubmissionError(msg("intake_unreadable", lang, name=display(name), reason=reason))
 
 
-def _read_single(path: str, info: os.stat_result, lang: str) -> Intake:
+def _read_single(anchor: _Anchor, info: os.stat_result, lang: str) -> Intake:
+    path = anchor.path
     name = os.path.basename(path)
     suffix = os.path.splitext(name)[1].lower()
     if suffix not in CODE_SUFFIXES:
         raise SubmissionError(msg("intake_unsupported", lang, suffix=display(suffix or "(none)")))
     _check_source_size(name, info.st_size, lang)
     try:
-        fd = _open(None, path, info, directory=False)
+        fd = _open(anchor.parent, anchor.name, info, directory=False)
     except OSError as exc:
         raise _unreadable(name, exc, lang) from None
     try:
-        if _foreign_hard_link(os.fstat(fd), _owner_of_parent(path)):
+        if _foreign_hard_link(os.fstat(fd), _owner_of_parent(anchor)):
             raise SubmissionError(msg("intake_hard_link", lang, name=display(name)))
         data = _read_fd(fd, MAX_SOURCE_BYTES)
     except OSError as exc:
@@ -302,9 +402,11 @@ def _read_single(path: str, info: os.stat_result, lang: str) -> Intake:
     return Intake(Path(path), display(name), data)
 
 
-def _owner_of_parent(path: str) -> int | None:
+def _owner_of_parent(anchor: _Anchor) -> int | None:
     try:
-        return os.stat(os.path.dirname(os.path.abspath(path))).st_uid
+        if isinstance(anchor.parent, int):
+            return os.fstat(anchor.parent).st_uid
+        return os.stat(os.path.dirname(os.path.abspath(anchor.path))).st_uid
     except OSError:
         return None
 
@@ -358,8 +460,16 @@ def _is_junk(name: str) -> bool:
 class _Walk:
     """One folder submission: scan (metadata only), choose the main file, then read."""
 
-    def __init__(self, path: str, info: os.stat_result, functions: frozenset[str], lang: str):
+    def __init__(
+        self,
+        path: str,
+        info: os.stat_result,
+        functions: frozenset[str],
+        lang: str,
+        anchor: _Anchor | None = None,
+    ):
         self.path, self.root_info, self.functions, self.lang = path, info, functions, lang
+        self.anchor = anchor or _Anchor(path, None, lang)
         self.name = display(os.path.basename(os.path.normpath(path)) or path)
         self.entries: list[_Entry] = []
         self.notes: list[str] = []
@@ -411,9 +521,10 @@ class _Walk:
 
     def _root_handle(self) -> _Handle:
         if not posix_dir_fd():
-            return self.path
+            parent = self.anchor.parent
+            return self.path if parent is None else os.path.join(parent, self.anchor.name)
         try:
-            fd = _open(None, self.path, self.root_info, directory=True)
+            fd = _open(self.anchor.parent, self.anchor.name, self.root_info, directory=True)
         except OSError as exc:
             raise _unreadable(self.path, exc, self.lang) from None
         self.fds.append(fd)
@@ -675,3 +786,115 @@ def checked_files(files: dict[str, bytes]) -> list[tuple[tuple[str, ...], bytes]
         if parts in folders:
             raise ValueError(f"not a safe relative path: {'/'.join(parts)!r} is also a folder")
     return checked
+
+
+# ---------------------------------------------------------------------------------------------
+# Fingerprints
+# ---------------------------------------------------------------------------------------------
+
+#: A file this much larger than its allocated blocks is sparse (or compressed): hashed by its
+#: size and times, never read (a thousand 5 MiB holes cost a thousand 5 MiB reads otherwise).
+SPARSE_MIN_BYTES = 64 * 1024
+
+
+def submission_digest(
+    path: str | os.PathLike[str], *, beneath: str | os.PathLike[str] | None = None
+) -> str:
+    """A sha256 of what :func:`read_submission` would read from ``path``; never raises.
+
+    The same guarded walk (no link followed, no FIFO or device opened, no recursion, the entry and
+    depth caps) lists the entries; each regular file adds its name (exact bytes), its size and
+    its content, when a grading would read it (within :data:`MAX_SOURCE_BYTES` for code, the
+    :data:`MAX_TOTAL_BYTES` budget in all) and it is not sparse. Other files add their size and
+    times instead. Skipped entries add their warnings, and a refused submission its message.
+    At most ``MAX_SOURCE_BYTES + MAX_TOTAL_BYTES`` are read, whatever ``path`` holds.
+
+    Returns
+    -------
+    str
+        Hex digest.
+    """
+    digest = hashlib.sha256()
+    path = os.fspath(path)
+    try:
+        with _Anchor(path, beneath, "en") as anchor:
+            info = _lstat_root(anchor, "en")
+            budget = [MAX_TOTAL_BYTES + MAX_SOURCE_BYTES]
+            if stat.S_ISDIR(info.st_mode):
+                _digest_folder(digest, _Walk(path, info, frozenset(), "en", anchor), budget)
+            else:
+                digest.update(b"file\0" + os.fsencode(os.path.basename(path)) + b"\0")
+                _digest_file(digest, anchor.parent, anchor.name, info, budget)
+    except SubmissionError as exc:
+        digest.update(b"refused\0" + str(exc).encode("utf-8", "backslashreplace"))
+    except OSError as exc:
+        digest.update(f"unreadable\0{exc.errno}".encode())
+    return digest.hexdigest()
+
+
+def _digest_folder(digest: hashlib._Hash, walk: _Walk, budget: list[int]) -> None:
+    try:
+        walk._scan()
+        for entry in walk.entries:
+            digest.update(b"entry\0" + _walk_name(entry) + b"\0")
+            _digest_file(digest, entry.parent, entry.os_name, entry.info, budget)
+        for note in walk.notes:
+            digest.update(b"note\0" + note.encode("utf-8", "backslashreplace") + b"\0")
+        digest.update(f"more\0{walk.skipped_extra}".encode())
+    finally:
+        for fd in walk.fds:
+            os.close(fd)
+
+
+def _walk_name(entry: _Entry) -> bytes:
+    """An entry's path from the submitted folder, with its own name's exact bytes."""
+    return (
+        "/".join(entry.rel[:-1]).encode("utf-8", "backslashreplace")
+        + b"/"
+        + os.fsencode(entry.os_name)
+    )
+
+
+def _sparse(info: os.stat_result) -> bool:
+    blocks = getattr(info, "st_blocks", None)
+    return (
+        blocks is not None and info.st_size > SPARSE_MIN_BYTES and blocks * 512 < info.st_size // 2
+    )
+
+
+def _digest_file(
+    digest: hashlib._Hash,
+    parent: _Handle | None,
+    name: str,
+    info: os.stat_result,
+    budget: list[int],
+) -> None:
+    """Content if a grading would read it (and the budget allows), else size (and times)."""
+    size = info.st_size
+    code = os.path.splitext(name)[1].lower() in CODE_SUFFIXES
+    if size > (MAX_SOURCE_BYTES if code else MAX_TOTAL_BYTES):
+        digest.update(f"size\0{size}\0".encode())  # never read: its size is all that matters
+        return
+    if _sparse(info) or size > budget[0]:
+        digest.update(f"meta\0{size}\0{info.st_mtime_ns}\0{info.st_ctime_ns}\0".encode())
+        return
+    try:
+        fd = _open(parent, name, info, directory=False)
+    except OSError as exc:
+        digest.update(f"unreadable\0{exc.errno}\0".encode())
+        return
+    try:
+        content = hashlib.sha256()
+        left = size + 1  # one byte past: a file that grew is noticed
+        while left > 0:
+            chunk = os.read(fd, min(MiB, left))
+            if not chunk:
+                break
+            content.update(chunk)
+            left -= len(chunk)
+        budget[0] -= size
+        digest.update(b"data\0" + content.digest())
+    except OSError as exc:
+        digest.update(f"unreadable\0{exc.errno}\0".encode())
+    finally:
+        os.close(fd)

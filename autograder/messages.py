@@ -359,6 +359,77 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "（评分环境提供 {provided} 以及 Python 标准库）",
     },
     "module_missing_detail": {"en": "{message}. Details: {emsg}", "zh": "{message}。详情：{emsg}"},
+    # -- hostile input around the sandbox: batch discovery, notebook caps (issue 13) -----------
+    "discover_symlink": {
+        "en": "symbolic links are not accepted as submissions; submit the file or folder itself",
+        "zh": "不接受符号链接作为提交；请提交文件或文件夹本身",
+    },
+    "discover_special": {
+        "en": "{name} is not a regular file or folder (a FIFO, device or socket)",
+        "zh": "{name} 不是普通文件或文件夹（而是 FIFO、设备或套接字）",
+    },
+    "discover_unreadable": {
+        "en": "{name} cannot be read",
+        "zh": "无法读取 {name}",
+    },
+    "discover_several": {
+        "en": "several submissions for one student ({names}); keep one",
+        "zh": "同一学生有多份提交（{names}）；请只保留一份",
+    },
+    "batch_write_failed": {
+        "en": "the grader could not write this submission's feedback ({etype}); ask your instructor",
+        "zh": "评分程序无法写入此提交的反馈（{etype}）；请联系教师",
+    },
+    "batch_failed": {
+        "en": "the grader failed on this submission ({etype}); ask your instructor",
+        "zh": "评分程序在处理此提交时出错（{etype}）；请联系教师",
+    },
+    "notebook_not_json": {
+        "en": "the notebook is not valid JSON: {detail}",
+        "zh": "该 notebook 不是有效的 JSON：{detail}",
+    },
+    "notebook_not_object": {
+        "en": "the notebook cannot be read: its JSON is not an object",
+        "zh": "无法读取该 notebook：其 JSON 不是对象",
+    },
+    "notebook_bad_cells": {
+        "en": "the notebook cannot be read: 'cells' is not a list of cells",
+        "zh": "无法读取该 notebook：'cells' 不是单元格列表",
+    },
+    "notebook_unreadable": {
+        "en": "the notebook cannot be read: {detail}",
+        "zh": "无法读取该 notebook：{detail}",
+    },
+    "notebook_too_deep": {
+        "en": "the notebook's JSON is nested more than {limit} levels deep; a notebook saved by "
+        "Jupyter never is",
+        "zh": "该 notebook 的 JSON 嵌套超过 {limit} 层；由 Jupyter 保存的 notebook 不会如此",
+    },
+    "notebook_too_many_values": {
+        "en": "the notebook's JSON holds more than {limit} values; clear its outputs and submit again",
+        "zh": "该 notebook 的 JSON 含有超过 {limit} 个值；请清除输出后重新提交",
+    },
+    "notebook_too_many_cells": {
+        "en": "the notebook has more than {limit} code cells",
+        "zh": "该 notebook 的代码单元格超过 {limit} 个",
+    },
+    "cell_syntax_error": {
+        "en": "code cell {n} has a syntax error (line {line}) and was skipped",
+        "zh": "第 {n} 个代码单元格有语法错误（第 {line} 行），已跳过",
+    },
+    "cell_too_large": {
+        "en": "code cell {n} is too large to read ({what}; the limit is {limit}) and was skipped",
+        "zh": "第 {n} 个代码单元格过大（{what}；上限为 {limit}），已跳过",
+    },
+    "cell_too_complex": {
+        "en": "code cell {n} is nested too deeply to read and was skipped",
+        "zh": "第 {n} 个代码单元格嵌套过深，无法读取，已跳过",
+    },
+    "cells_over_budget": {
+        "en": "code cells from {n} on were skipped: the notebook holds more code than is graded "
+        "({limit} in all)",
+        "zh": "从第 {n} 个代码单元格起已跳过：该 notebook 的代码超过评分上限（合计 {limit}）",
+    },
 }
 
 NAMES = {

@@ -13,12 +13,23 @@ plots and training runs. Kept imports of packages the grader lacks, and kept ass
 are skipped silently (each is wrapped in ``try``).
 A cell that does not parse is skipped with a warning. This keeps a 10-minute training cell from
 eating the grading budget, while helper constants such as ``input_layer_size = 400`` survive.
+
+Conversion runs in the grader's own process, so its work is capped before it starts, whatever the
+notebook holds (a 4 MiB cell of ``a=1;`` would otherwise cost a minute and gigabytes of syntax
+trees): the JSON is scanned for its nesting depth and number of objects and arrays before it is
+parsed (:data:`MAX_JSON_DEPTH`, :data:`MAX_JSON_CONTAINERS`), the code cells are counted
+(:data:`MAX_CODE_CELLS`), and each cell's size is estimated in tokens before it is parsed
+(:data:`MAX_CELL_TOKENS`, and :data:`MAX_NOTEBOOK_TOKENS` for all cells). Cells are parsed and
+rendered one at a time, so only one cell's syntax tree is alive at once. A notebook over a JSON cap
+is a :class:`SubmissionError`; a cell over a cap, or nested too deeply to parse, is skipped with a
+warning. The same caps bound :func:`module_definitions`.
 """
 
 from __future__ import annotations
 
 import ast
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +44,15 @@ from autograder.intake import (
 from autograder.messages import msg
 
 MAX_BYTES = MAX_SOURCE_BYTES
+#: Notebook JSON: nesting (Jupyter writes about 8 levels) and objects plus arrays.
+MAX_JSON_DEPTH = 64
+MAX_JSON_CONTAINERS = 250_000
+#: Code cells, and tokens (names, numbers, operators: about one syntax-tree node each, ~1 KiB of
+#: the grader's memory while the cell is parsed) per cell and per notebook.
+MAX_CODE_CELLS = 2_000
+MAX_CELL_TOKENS = 50_000
+MAX_NOTEBOOK_TOKENS = 200_000
+MAX_CELL_BYTES = 512 * 1024
 
 __all__ = ["PREFERRED", "Source", "SubmissionError", "load_source", "notebook_to_source"]
 
@@ -54,7 +74,12 @@ class Source:
 
 
 def load_source(
-    path: str | Path, *, functions: Iterable[str] = (), lang: str = "en", siblings: bool = False
+    path: str | Path,
+    *,
+    functions: Iterable[str] = (),
+    lang: str = "en",
+    siblings: bool = False,
+    beneath: str | Path | None = None,
 ) -> Source:
     """Read a submission into Python source, through the guarded reader (:mod:`autograder.intake`).
 
@@ -69,6 +94,8 @@ def load_source(
     siblings : bool
         For a file, also take the other files of its folder (a student's self-check of ``nn.py``
         in their homework folder); never for a folder shared by several students.
+    beneath : str or Path, optional
+        A trusted folder holding ``path``: no folder between them may be a link either.
 
     Raises
     ------
@@ -76,14 +103,16 @@ def load_source(
         Missing, a link, not a regular file, empty, binary, non-UTF-8, too large, corrupt, or of
         an unsupported kind.
     """
-    intake = read_submission(path, functions=functions, lang=lang, siblings=siblings)
+    intake = read_submission(
+        path, functions=functions, lang=lang, siblings=siblings, beneath=beneath
+    )
     name = display(intake.origin.name)
     if intake.origin.suffix.lower() not in (".py", ".ipynb"):
         raise SubmissionError(msg("intake_unsupported", lang, suffix=display(intake.origin.suffix)))
     text = _decode(intake.data, name, lang)
     if intake.origin.suffix.lower() == ".py":
         return Source(text, intake.origin, "module", list(intake.warnings), intake.files)
-    code, warnings = notebook_to_source(text)
+    code, warnings = notebook_to_source(text, lang=lang)
     return Source(code, intake.origin, "notebook", intake.warnings + warnings, intake.files)
 
 
@@ -101,20 +130,53 @@ def _decode(data: bytes, name: str, lang: str) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
-def notebook_to_source(text: str) -> tuple[str, list[str]]:
-    """Extract the gradable definitions of a notebook's code cells, in order."""
-    blocks: list[tuple[str, ast.Module]] = []
+def notebook_to_source(text: str, *, lang: str = "en") -> tuple[str, list[str]]:
+    """Extract the gradable definitions of a notebook's code cells, in order (work capped).
+
+    Raises
+    ------
+    SubmissionError
+        Not a notebook, or over a JSON cap (see the module docstring).
+    """
+    definitions = _Definitions()
     warnings: list[str] = []
-    for number, cell in _code_cells(text):
-        try:
-            tree = ast.parse(strip_magics(cell))
-        except SyntaxError as exc:
-            warnings.append(
-                f"code cell {number} has a syntax error (line {exc.lineno}) and was skipped"
-            )
+    spent = 0
+    for number, cell in _code_cells(text, lang):
+        source = strip_magics(cell)
+        tokens = _tokens(source)
+        if tokens is None or tokens > MAX_CELL_TOKENS:
+            what = f"{len(source) // 1024} KiB" if tokens is None else f"{tokens} tokens"
+            limit = f"{MAX_CELL_BYTES // 1024} KiB" if tokens is None else f"{MAX_CELL_TOKENS}"
+            warnings.append(msg("cell_too_large", lang, n=number, what=what, limit=limit))
             continue
-        blocks.append((f"code cell {number}", tree))
-    return definitions_source(blocks), warnings
+        spent += tokens
+        if spent > MAX_NOTEBOOK_TOKENS:
+            warnings.append(msg("cells_over_budget", lang, n=number, limit=MAX_NOTEBOOK_TOKENS))
+            break
+        try:
+            tree = ast.parse(source)
+        except (SyntaxError, ValueError) as exc:  # ValueError: a NUL byte
+            line = getattr(exc, "lineno", None) or "?"
+            warnings.append(msg("cell_syntax_error", lang, n=number, line=line))
+            continue
+        except (RecursionError, MemoryError):
+            warnings.append(msg("cell_too_complex", lang, n=number))
+            continue
+        if not definitions.add(f"code cell {number}", tree):
+            warnings.append(msg("cell_too_complex", lang, n=number))
+        del tree  # one cell's syntax tree at a time
+    return definitions.source(), warnings
+
+
+_TOKEN = re.compile(r"[\w.]+|[^\w\s]")
+
+
+def _tokens(source: str) -> int | None:
+    """About the number of syntax-tree nodes parsing ``source`` makes; None if it is too big to
+    count (over :data:`MAX_CELL_BYTES`)."""
+    if len(source) > MAX_CELL_BYTES:
+        return None
+    return len(_TOKEN.findall(source))
 
 
 def module_definitions(code: str) -> str | None:
@@ -122,32 +184,72 @@ def module_definitions(code: str) -> str | None:
 
     Used when a ``.py`` submission's top-level code fails (a missing module, a missing data file,
     a demo that runs too long): the functions the student wrote are graded without it. A module
-    that does not parse has no definitions to offer, so it stays broken.
+    that does not parse, or is over a cell's caps (too large to parse in the grader), has no
+    definitions to offer, so it stays broken.
     """
+    tokens = _tokens(code)
+    if tokens is None or tokens > MAX_CELL_TOKENS:  # parsed in one piece, like one cell
+        return None
     try:
         tree = ast.parse(code)
-    except SyntaxError:
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    kept = definitions_source([("module", tree)])
+    definitions = _Definitions()
+    if not definitions.add("module", tree):
+        return None
+    del tree
+    kept = definitions.source()
     return None if not kept.strip() else kept
 
 
 def definitions_source(blocks: list[tuple[str, ast.Module]]) -> str:
     """The definitions of parsed code blocks (notebook cells or a module), as runnable source."""
-    kept: list[tuple[str, list[ast.stmt]]] = []
-    defined: set[str] = set()
+    definitions = _Definitions()
     for label, tree in blocks:
-        defined |= _defined_functions(tree)
-        statements = [s for s in tree.body if _is_definition(s, defined)]
-        if statements:
-            kept.append((label, statements))
-    used = _names_used([s for _, body in kept for s in body])
-    rendered = []
-    for label, body in kept:
-        body = [s for s in body if _import_needed(s, used)]
-        if body:
-            rendered.append(f"# --- {label} ---\n" + "\n".join(_render(s) for s in body))
-    return "\n\n".join(rendered) + "\n"
+        definitions.add(label, tree)
+    return definitions.source()
+
+
+class _Definitions:
+    """The definitions of code blocks, added one block at a time (its tree can then be freed).
+
+    Non-import statements are rendered as they come; imports wait (as small trees) until every
+    block is in, since an import is kept only if some kept statement uses its name.
+    """
+
+    def __init__(self) -> None:
+        self.defined: set[str] = set()
+        self.used: set[str] = set()
+        # (label, [rendered text, or an import statement still to decide]) per block
+        self.blocks: list[tuple[str, list[str | ast.stmt]]] = []
+
+    def add(self, label: str, tree: ast.Module) -> bool:
+        """Keep ``tree``'s definitions; False (and nothing kept) if one is too deep to render."""
+        self.defined |= _defined_functions(tree)
+        statements = [s for s in tree.body if _is_definition(s, self.defined)]
+        if not statements:
+            return True
+        try:
+            body: list[str | ast.stmt] = [
+                s if isinstance(s, (ast.Import, ast.ImportFrom)) else _render(s) for s in statements
+            ]
+        except (RecursionError, MemoryError):  # ast.unparse recurses
+            return False
+        self.used |= _names_used(statements)
+        self.blocks.append((label, body))
+        return True
+
+    def source(self) -> str:
+        rendered = []
+        for label, body in self.blocks:
+            text = [
+                _render(s) if isinstance(s, ast.stmt) else s
+                for s in body
+                if isinstance(s, str) or _import_needed(s, self.used)
+            ]
+            if text:
+                rendered.append(f"# --- {label} ---\n" + "\n".join(text))
+        return "\n\n".join(rendered) + "\n"
 
 
 def _names_used(statements: list[ast.stmt]) -> set[str]:
@@ -168,35 +270,78 @@ def _import_needed(stmt: ast.stmt, used: set[str]) -> bool:
     return "*" in bound or bool(bound & used)
 
 
-def _code_cells(text: str) -> list[tuple[int, str]]:
-    """The code cells of an nbformat-4 notebook, read as plain JSON.
+def _code_cells(text: str, lang: str = "en") -> list[tuple[int, str]]:
+    """The code cells of an nbformat-4 notebook, read as plain JSON (its size checked first).
 
     Only ``cells[*].cell_type`` and ``source`` matter here, so the file is not validated against
     the full nbformat schema (which costs about a second per notebook); older formats go through
     nbformat's converter.
     """
+    problem = _json_shape_problem(text, lang)
+    if problem is not None:
+        raise SubmissionError(problem)
     try:
         nb = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise SubmissionError(f"the notebook is not valid JSON: {exc}") from None
+        raise SubmissionError(msg("notebook_not_json", lang, detail=str(exc))) from None
+    except (ValueError, RecursionError, MemoryError) as exc:
+        raise SubmissionError(msg("notebook_unreadable", lang, detail=type(exc).__name__)) from None
     if not isinstance(nb, dict):
-        raise SubmissionError("the notebook cannot be read: its JSON is not an object")
+        raise SubmissionError(msg("notebook_not_object", lang))
     if nb.get("nbformat") != 4:
-        nb = _converted(text)
+        nb = _converted(text, lang)
     cells = nb.get("cells")
     if not isinstance(cells, list) or not all(isinstance(c, dict) for c in cells):
-        raise SubmissionError("the notebook cannot be read: 'cells' is not a list of cells")
+        raise SubmissionError(msg("notebook_bad_cells", lang))
     code = [c for c in cells if c.get("cell_type") == "code"]
+    if len(code) > MAX_CODE_CELLS:
+        raise SubmissionError(msg("notebook_too_many_cells", lang, limit=MAX_CODE_CELLS))
     return [(i + 1, _cell_source(c)) for i, c in enumerate(code)]
 
 
-def _converted(text: str) -> dict:
+_JSON_SYNTAX = re.compile(r'["\[\]{}]')
+
+
+def _json_shape_problem(text: str, lang: str) -> str | None:
+    """Why the notebook's JSON is too deep or has too many objects and arrays, before parsing.
+
+    One pass over the brackets outside strings (each string is skipped by the json module's own
+    scanner, in linear time); it stops at the first cap crossed, so a bomb costs little. Broken
+    JSON is left to the parser, which says where.
+    """
+    depth = containers = 0
+    pos = 0
+    search = _JSON_SYNTAX.search
+    while True:
+        found = search(text, pos)
+        if found is None:
+            return None
+        char = found.group()
+        if char == '"':
+            try:
+                pos = json.decoder.scanstring(text, found.end())[1]
+            except ValueError:
+                return None
+            continue
+        pos = found.end()
+        if char in "[{":
+            depth += 1
+            containers += 1
+            if depth > MAX_JSON_DEPTH:
+                return msg("notebook_too_deep", lang, limit=MAX_JSON_DEPTH)
+            if containers > MAX_JSON_CONTAINERS:
+                return msg("notebook_too_many_values", lang, limit=MAX_JSON_CONTAINERS)
+        else:
+            depth -= 1
+
+
+def _converted(text: str, lang: str = "en") -> dict:
     import nbformat
 
     try:
         return nbformat.reads(text, as_version=4)
     except Exception as exc:  # nbformat raises several unrelated types for broken files
-        raise SubmissionError(f"the notebook cannot be read: {type(exc).__name__}") from None
+        raise SubmissionError(msg("notebook_unreadable", lang, detail=type(exc).__name__)) from None
 
 
 def _cell_source(cell) -> str:

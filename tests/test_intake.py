@@ -477,3 +477,157 @@ def test_a_file_whose_folder_is_unreadable_as_a_whole_is_read_alone(tmp_path):
     source = load_source(folder / "nn.py", siblings=True)
     assert source.code == CODE.decode() and source.files == {}
     assert any("only nn.py was read" in w and "entries" in w for w in source.warnings)
+
+
+# --------------------------------------------------------------------------- anchored below a folder
+
+
+def _course(tmp: Path) -> Path:
+    """nbgrader's ``submitted/<student>/<assignment>/backprop.ipynb``, as a .py here."""
+    _folder(tmp, {"submitted/eve/hw4/nn.py": CODE})
+    return tmp / "sub" / "submitted"
+
+
+@pytest.mark.parametrize(
+    "link",
+    ["eve", "eve/hw4", "eve/hw4/nn.py"],
+    ids=["student folder", "assignment folder", "the file"],
+)
+def test_no_link_is_followed_below_the_anchor(tmp_path, secret, walk, link):
+    base = _course(tmp_path)
+    elsewhere = secret.parent / "elsewhere"
+    _folder(elsewhere, {"eve/hw4/nn.py": SECRET.encode()})
+    decoy = elsewhere / "sub"
+    if (base / link).is_dir():
+        shutil.rmtree(base / link)
+    else:
+        (base / link).unlink()
+    (base / link).symlink_to(decoy / link)
+    with pytest.raises(SubmissionError) as info:
+        read_submission(base / "eve" / "hw4" / "nn.py", beneath=base)
+    assert "symbolic link" in str(info.value) and SECRET not in str(info.value)
+    with pytest.raises(SubmissionError):
+        read_submission(base / "eve" / "hw4", beneath=base)
+
+
+def test_an_anchored_read_reads_what_is_there(tmp_path, walk):
+    base = _course(tmp_path)
+    assert read_submission(base / "eve" / "hw4" / "nn.py", beneath=base).data == CODE
+    assert read_submission(base / "eve" / "hw4", beneath=base).data == CODE
+    assert read_submission(base / "eve" / "hw4", beneath=base / "eve" / "hw4").data == CODE
+
+
+@pytest.mark.parametrize("where", ["../outside.py", "missing/nn.py"])
+def test_an_anchored_read_stays_below_its_anchor(tmp_path, where):
+    base = _course(tmp_path)
+    (base.parent / "outside.py").write_bytes(CODE)
+    with pytest.raises(SubmissionError, match="not found"):
+        read_submission(base / where, beneath=base)
+
+
+# --------------------------------------------------------------------------- fingerprints
+
+
+def test_the_digest_notices_every_change_a_grading_would_see(tmp_path, secret):
+    folder = _folder(tmp_path, {"nn.py": CODE, "data/x.txt": b"1"})
+    seen = {intake.submission_digest(folder)}
+    for change in (
+        lambda: (folder / "data" / "x.txt").write_bytes(b"2"),
+        lambda: (folder / "utils.py").write_bytes(b"y = 1\n"),
+        lambda: _link(folder, secret, "secret.txt"),  # a new warning
+        lambda: os.rename(folder / "utils.py", folder / "utils2.py"),
+    ):
+        change()
+        digest = intake.submission_digest(folder)
+        assert digest not in seen
+        seen.add(digest)
+    assert intake.submission_digest(folder) in seen  # and nothing else changes it
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda t, s: _fifo(t),
+        lambda t, s: _fifo(_folder(t, {"nn.py": CODE}), "x.py").parent,
+        lambda t, s: _link(t, Path("/proc"), "sub"),
+        lambda t, s: _link(_folder(t, {"nn.py": CODE}), Path("/usr"), "usr").parent,
+        lambda t, s: _link(t, s),
+        lambda t, s: _nested(_folder(t, {}), 1000),
+        lambda t, s: _many_entries(t),
+        lambda t, s: t / "missing.py",
+    ],
+    ids=[
+        "fifo",
+        "fifo inside",
+        "link to /proc",
+        "link to /usr inside",
+        "link to the secret",
+        "1000 deep",
+        "too many entries",
+        "missing",
+    ],  # fmt: skip
+)
+def test_the_digest_never_blocks_follows_or_recurses(tmp_path, secret, walk, make, monkeypatch):
+    submitted = make(tmp_path, secret)
+    opened: list[str] = []
+    real_open = os.open
+
+    def watch(path, *args, **kwargs):
+        fd = real_open(path, *args, **kwargs)
+        opened.append(os.readlink(f"/proc/self/fd/{fd}"))  # what was really opened
+        return fd
+
+    monkeypatch.setattr(os, "open", watch)
+    first = intake.submission_digest(submitted)
+    assert intake.submission_digest(submitted) == first
+    assert opened == [] or all(p.startswith(str(tmp_path)) for p in opened), opened
+
+
+def test_the_digest_reads_at_most_what_a_grading_reads(tmp_path, monkeypatch):
+    files = {"nn.py": CODE}
+    files |= {f"data/{i:02d}.bin": os.urandom(MiB) for i in range(40)}
+    folder = _folder(tmp_path, files)
+    read = [0]
+    real_read = os.read
+
+    def counting(fd, n):
+        chunk = real_read(fd, n)
+        read[0] += len(chunk)
+        return chunk
+
+    monkeypatch.setattr(os, "read", counting)
+    intake.submission_digest(folder)
+    assert read[0] <= intake.MAX_TOTAL_BYTES + intake.MAX_SOURCE_BYTES + 64
+
+
+def test_sparse_files_are_digested_without_reading_them(tmp_path, monkeypatch):
+    folder = _folder(tmp_path, {"nn.py": CODE})
+    for i in range(200):
+        _big(folder, 4 * MiB, f"data{i:03d}.npy")
+    read = [0]
+    real_read = os.read
+
+    def counting(fd, n):
+        chunk = real_read(fd, n)
+        read[0] += len(chunk)
+        return chunk
+
+    monkeypatch.setattr(os, "read", counting)
+    intake.submission_digest(folder)
+    assert read[0] < MiB
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("alice", "alice"),
+        ("张伟", "张伟"),
+        (os.fsdecode("张伟".encode("gbk")), "\\xd5\\xc5ΰ"),
+        (os.fsdecode(b"nn\xff.py"), "nn\\xff.py"),
+        ("a\ud800b", "a\\xed\\xa0\\x80b"),  # a lone surrogate from JSON metadata
+        (b"\xc9\xf1.py", "\\xc9\\xf1.py"),
+    ],
+)
+def test_escaped_names_are_utf8_and_keep_names_apart(name, shown):
+    assert intake.escaped(name) == shown
+    shown.encode("utf-8")

@@ -109,3 +109,87 @@ def test_notebook_imports_used_only_by_dropped_cells_are_dropped():
     code, _ = notebook_to_source(text)
     assert "import numpy as np" in code
     assert "optimize" not in code and "matplotlib" not in code
+
+
+# --------------------------------------------------------------------------- conversion work caps
+
+DEF = "def f():\n    return 1"
+
+
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("[" * 100_000 + "]" * 100_000, "nested more than 64 levels"),
+        ('{"a":' * 10_000 + "1" + "}" * 10_000, "nested more than 64 levels"),
+        ('{"cells": [' + "[]," * 300_000 + "[]]}", "more than 250000 values"),
+        ('{"cells": [' + "{}," * 300_000 + "{}]}", "more than 250000 values"),
+        (_notebook(*["x = 1"] * 2_001), "more than 2000 code cells"),
+    ],
+    ids=["arrays deep", "objects deep", "arrays wide", "objects wide", "too many cells"],
+)
+def test_a_notebook_over_a_json_cap_is_refused_before_parsing(text, fragment):
+    with pytest.raises(SubmissionError, match=fragment):
+        notebook_to_source(text)
+
+
+def test_brackets_inside_json_strings_do_not_count():
+    text = '{"nbformat": 4, "cells": [], "x": "' + "[" * 100_000 + '\\"{"}'
+    assert notebook_to_source(text) == ("\n", [])
+
+
+@pytest.mark.parametrize(
+    "cell, fragment",
+    [
+        ("a=1;" * (1 << 20), "code cell 1 is too large to read (4096 KiB"),
+        ("a=1;" * 20_000, "code cell 1 is too large to read (80000 tokens"),
+        ("x = " + "1+" * 900 + "1", "code cell 1 is nested too deeply"),  # unparse recursion
+        ("x = " + "-" * 40_000 + "1", "code cell 1 is nested too deeply"),  # parser's own limit
+        ("x = a" + "[0]" * 10_000, "code cell 1 is nested too deeply"),
+        ("x = 1\0", "code cell 1 has a syntax error"),
+    ],
+    ids=["4 MiB of a=1;", "80,000 tokens", "deep sum", "unary chain", "subscripts", "NUL"],
+)
+def test_a_cell_over_a_cap_is_skipped_with_a_warning(cell, fragment):
+    code, warnings = notebook_to_source(_notebook(cell, DEF))
+    assert "def f" in code and any(fragment in w for w in warnings), warnings
+
+
+def test_cells_past_the_notebooks_budget_are_skipped():
+    code, warnings = notebook_to_source(_notebook(DEF, *["a=1;" * 12_000] * 10, "def g(): pass"))
+    assert "def f" in code and "def g" not in code
+    assert warnings == [
+        "code cells from 6 on were skipped: the notebook holds more code than is graded "
+        "(200000 in all)"
+    ]
+
+
+def test_a_bomb_costs_the_grader_little(tmp_path):
+    import resource
+    import time
+
+    path = tmp_path / "nb.ipynb"
+    path.write_text(_notebook("a=1;" * (1 << 20), *["a=1;" * 12_000] * 4, DEF))
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    started = time.perf_counter()
+    load_source(path)
+    assert time.perf_counter() - started < 10
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 250 * 1024  # KiB
+
+
+@pytest.mark.parametrize(
+    "code",
+    ["a=1;" * 20_000 + "\n" + DEF, "x = " + "1+" * 900 + "1\n" + DEF],
+    ids=["too large", "too deep"],
+)
+def test_the_definitions_fallback_has_the_same_caps(code):
+    from autograder.submission import module_definitions
+
+    assert module_definitions(code) is None
+    assert module_definitions(DEF + "\nraise SystemExit\n") == "# --- module ---\n" + DEF + "\n"
+
+
+def test_messages_of_broken_notebooks_follow_the_language(tmp_path):
+    path = tmp_path / "nb.ipynb"
+    path.write_text("[" * 1000)
+    with pytest.raises(SubmissionError, match="嵌套超过 64 层"):
+        load_source(path, lang="zh")

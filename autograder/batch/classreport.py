@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from autograder.batch import store
-from autograder.batch.discover import student_slug
+from autograder.batch.discover import shown_id, student_slug
 from autograder.batch.gradebook import Row
 from autograder.diagnosis import load_catalog
 from autograder.files import write_atomic
@@ -189,7 +189,7 @@ def chart_slowest(rows: list[Row], path: Path) -> None:
         _empty(ax, "no timings yet")
     else:
         ax.barh(range(len(rows)), [r.execution_time or 0.0 for r in rows][::-1], color=_BLUE)
-        ax.set_yticks(range(len(rows)), [chart_label(r.student_id) for r in rows][::-1])
+        ax.set_yticks(range(len(rows)), [chart_label(shown_id(r.student_id)) for r in rows][::-1])
         ax.set_xlabel("grading time (s)")
     ax.set_title("Slowest submissions")
     _save(fig, path)
@@ -215,10 +215,10 @@ def draw_charts(rows: list[Row], spec: Spec, folder: Path, lang: str = "en") -> 
 
 def _feedback_link(row: Row) -> str:
     if not row.has_score:
-        return esc(row.student_id)
+        return esc(shown_id(row.student_id))
     slug = quote(student_slug(row.student_id), safe="")
     href = f"../{store.STUDENTS}/{slug}/{store.FEEDBACK_HTML}"
-    return f'<a href="{esc(href)}">{esc(row.student_id)}</a>'
+    return f'<a href="{esc(href)}">{esc(shown_id(row.student_id))}</a>'
 
 
 def _fmt(value: float | int | None, digits: int = 1) -> str:
@@ -303,7 +303,7 @@ def _problems_table(rows: list[Row]) -> str:
         return "<p>Every submission was graded.</p>"
     body = "".join(
         f"<tr><td>{_feedback_link(r)}</td><td>{esc(r.status)}</td>"
-        f"<td><code>{esc(r.submission)}</code></td><td>{esc(r.error)}</td></tr>"
+        f"<td><code>{esc(shown_id(r.submission))}</code></td><td>{esc(shown_id(r.error))}</td></tr>"
         for r in bad
     )
     head = "<tr><th>student</th><th>status</th><th>submission</th><th>reason</th></tr>"

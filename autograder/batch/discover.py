@@ -11,18 +11,26 @@ Two layouts are understood:
     folder or its ``submitted/`` folder). The student id is the student folder's name.
 
 Discovery never fails because of one student: anything it cannot turn into exactly one submission
-(two files for one id, a symbolic link) becomes a :class:`Submission` with ``problem`` set, so the
-batch records an error row for it and goes on.
+(two files for one id, a symbolic link, a FIFO or device, an entry it cannot even ``lstat``)
+becomes a :class:`Submission` with ``problem`` set, so the batch records an error row for it and
+goes on. Discovery looks at each entry with ``lstat`` only: it never follows a link, never opens a
+student's file and never walks a student's folder (what is inside is :mod:`autograder.intake`'s
+business, when the submission is graded), so no entry can make it block, recurse or read.
 """
 
 from __future__ import annotations
 
 import csv
 import hashlib
+import os
 import re
+import stat
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from autograder.intake import escaped
+from autograder.messages import msg
 
 FLAT, NBGRADER, AUTO = "flat", "nbgrader", "auto"
 LAYOUTS = (AUTO, FLAT, NBGRADER)
@@ -35,7 +43,16 @@ IGNORED_NAMES = frozenset({"__pycache__", "__MACOSX", "Thumbs.db", "desktop.ini"
 ID_COLUMNS = ("student_id", "sid", "identifier", "id", "email")
 KEY_COLUMNS = ("submission", "file", "folder", "github_username", "login", "username")
 
-_SAFE_SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@+-]{0,79}")
+# Ids kept as their own folder name: lower case (``Alice`` and ``alice`` are one folder on macOS
+# and Windows), portable, no leading or trailing dot or dash, and not shaped like a hashed slug.
+_PLAIN_SLUG = re.compile(r"[a-z0-9](?:[a-z0-9._@+-]{0,62}[a-z0-9])?")
+_DIGEST_CHARS = 20  # 80 bits of sha256
+_HASHED_SLUG = re.compile(rf".*-[0-9a-f]{{{_DIGEST_CHARS}}}", re.S)
+# Device names Windows reserves, with any extension (``con.smith`` is CON).
+_RESERVED = frozenset(
+    {"con", "prn", "aux", "nul", "conin$", "conout$"}
+    | {f"{d}{i}" for d in ("com", "lpt") for i in (*"123456789", "¹", "²", "³")}
+)
 
 
 class DiscoveryError(ValueError):
@@ -80,17 +97,35 @@ class Discovery:
 
 
 def student_slug(student_id: str) -> str:
-    """A folder name for the student's outputs that no id can turn into a path trick.
+    """The folder name of the student's outputs: one per id, whatever the ids.
 
-    Ids that are already safe keep their name (readable output folders); anything else (spaces,
-    ``..``, non-ASCII, control characters) is reduced to safe characters plus a hash of the
-    original, so two different ids never share a folder.
+    A plain id (lower-case letters, digits and ``._@+-``, at most 64 characters, such as ``alice``
+    or ``s0001``) is its own folder name. Any other id (upper case, spaces, ``..``, non-ASCII,
+    undecodable bytes, a Windows device name, or one shaped like the names below) becomes a
+    readable ASCII part, a dash and 20 hex digits of the sha256 of the id's exact code points
+    (a name from the file system carries its exact bytes). The two kinds never meet: a plain
+    id never ends with a dash and 20 hex digits, every hashed name does. So two ids share a
+    folder only if they are equal, even on a case-insensitive file system, short of an 80-bit
+    sha256 collision.
     """
-    if _SAFE_SLUG.fullmatch(student_id):
+    if (
+        _PLAIN_SLUG.fullmatch(student_id)
+        and not _HASHED_SLUG.fullmatch(student_id)
+        and student_id.split(".")[0] not in _RESERVED
+    ):
         return student_id
-    readable = re.sub(r"[^A-Za-z0-9._@+-]+", "_", student_id).strip("._")[:40] or "student"
-    digest = hashlib.sha256(student_id.encode("utf-8", "surrogatepass")).hexdigest()[:10]
-    return f"{readable}-{digest}"
+    readable = re.sub(r"[^A-Za-z0-9._@+-]+", "_", student_id)
+    readable = re.sub(r"^[^A-Za-z0-9]+", "", readable)[:40].rstrip(".") or "student"
+    if readable.split(".")[0].casefold() in _RESERVED:
+        readable = "_" + readable
+    digest = hashlib.sha256(student_id.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"{readable}-{digest[:_DIGEST_CHARS]}"
+
+
+def shown_id(student_id: str) -> str:
+    """A student id as valid UTF-8 text for files (gradebook, reports): undecodable bytes of a
+    file name (GBK from a Chinese Windows machine, say) as ``\\xNN``, so ids stay distinct."""
+    return escaped(student_id)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -105,6 +140,7 @@ def discover(
     layout: str = AUTO,
     assignment: str | None = None,
     exclude: tuple[Path, ...] = (),
+    lang: str = "en",
 ) -> Discovery:
     """Find the class's submissions.
 
@@ -121,6 +157,8 @@ def discover(
         The nbgrader assignment folder name; guessed when every student has only one.
     exclude : tuple of Path
         Paths inside ``root`` that are not submissions (the output folder, the roster).
+    lang : str
+        Language of the problems recorded for entries that cannot be graded.
 
     Returns
     -------
@@ -140,85 +178,135 @@ def discover(
     if layout == AUTO:
         layout = NBGRADER if _looks_like_nbgrader(root) else FLAT
     mapping = read_roster(roster) if roster else None
-    skip = {p.resolve() for p in exclude} | ({Path(roster).resolve()} if roster else set())
-    if layout == NBGRADER:
-        found, assignment = _nbgrader_entries(root, assignment)
-    else:
-        found = [(p.name, p) for p in _visible(root) if p.resolve() not in skip]
-    return _assemble(found, mapping, layout, assignment)
+    skip = _identities([*exclude, *([Path(roster)] if roster else [])])
+    try:
+        if layout == NBGRADER:
+            found, assignment = _nbgrader_entries(root, assignment)
+        else:
+            found = [e for e in _entries(root) if e.identity not in skip]
+    except OSError as exc:  # the instructor's own folder, not a student's entry
+        raise DiscoveryError(f"cannot read {root}: {exc.strerror or exc}") from None
+    return _assemble(found, mapping, layout, assignment, lang)
+
+
+@dataclass(frozen=True)
+class _Found:
+    """One entry as ``lstat`` saw it (``info`` None: it could not even be looked at)."""
+
+    name: str
+    path: Path | None
+    info: os.stat_result | None = None
+
+    @property
+    def identity(self) -> tuple[int, int] | None:
+        return None if self.info is None else (self.info.st_dev, self.info.st_ino)
+
+    @property
+    def is_folder(self) -> bool:
+        return self.info is not None and stat.S_ISDIR(self.info.st_mode)
+
+
+def _identities(paths: list[Path]) -> set[tuple[int, int]]:
+    """(device, inode) of the instructor's own paths (links followed: they are trusted)."""
+    found = set()
+    for path in paths:
+        try:
+            info = os.stat(path)
+        except OSError:
+            continue
+        found.add((info.st_dev, info.st_ino))
+    return found
 
 
 def _assemble(
-    found: list[tuple[str, Path | None]],
+    found: list[_Found],
     mapping: dict[str, str] | None,
     layout: str,
     assignment: str | None,
+    lang: str = "en",
 ) -> Discovery:
     warnings: list[str] = []
-    by_id: dict[str, list[Path | None]] = defaultdict(list)
-    for name, path in found:
-        student_id = _student_id(name, path, mapping, layout)
+    by_id: dict[str, list[_Found]] = defaultdict(list)
+    for entry in found:
+        student_id = _student_id(entry, mapping, layout)
         if student_id is None:
-            student_id = _stem(name, path)
-            warnings.append(f"{printable(name)} is not on the roster; graded as {student_id!r}")
-        by_id[student_id].append(path)
+            student_id = _stem(entry)
+            warnings.append(
+                f"{printable(entry.name)} is not on the roster; graded as {printable(student_id)!r}"
+            )
+        by_id[student_id].append(entry)
     if mapping is not None:
         for student_id in set(mapping.values()) - set(by_id):
-            by_id[student_id].append(None)
-    submissions = [_one(student_id, paths) for student_id, paths in by_id.items()]
+            by_id[student_id].append(_Found(student_id, None))
+    submissions = [_one(student_id, entries, lang) for student_id, entries in by_id.items()]
     submissions.sort(key=lambda s: s.student_id)
     return Discovery(submissions, layout, assignment, warnings)
 
 
-def _one(student_id: str, paths: list[Path | None]) -> Submission:
-    real = [p for p in paths if p is not None]
+def _one(student_id: str, entries: list[_Found], lang: str = "en") -> Submission:
+    real = [e for e in entries if e.path is not None]
     if not real:
         return Submission(student_id, None)
     if len(real) > 1:
-        names = ", ".join(sorted(p.name for p in real))
-        return Submission(
-            student_id, real[0], f"several submissions for one student ({names}); keep one"
-        )
-    return Submission(student_id, real[0], _link_problem(real[0]))
+        names = ", ".join(sorted(escaped(e.name) for e in real))
+        return Submission(student_id, real[0].path, msg("discover_several", lang, names=names))
+    return Submission(student_id, real[0].path, _entry_problem(real[0], lang))
 
 
-def _student_id(
-    name: str, path: Path | None, mapping: dict[str, str] | None, layout: str
-) -> str | None:
+def _student_id(entry: _Found, mapping: dict[str, str] | None, layout: str) -> str | None:
     if mapping is None:
-        return name if layout == NBGRADER else _stem(name, path)
-    for key in (name, _stem(name, path)):
+        return entry.name if layout == NBGRADER else _stem(entry)
+    for key in (entry.name, _stem(entry)):
         if key in mapping:
             return mapping[key]
     folded = {k.casefold(): v for k, v in mapping.items()}
-    for key in (name, _stem(name, path)):
+    for key in (entry.name, _stem(entry)):
         if key.casefold() in folded:
             return folded[key.casefold()]
     return None
 
 
-def _stem(name: str, path: Path | None) -> str:
+def _stem(entry: _Found) -> str:
     """``alice.py`` → ``alice``; a folder keeps its whole name (``alice.smith``)."""
-    if path is not None and path.is_dir() and not path.is_symlink():
+    name = entry.name
+    if entry.is_folder:
         return name
     return Path(name).stem if Path(name).suffix else name
 
 
-def _link_problem(path: Path) -> str | None:
-    """Symbolic links could point the trusted parent at any file on the grading machine."""
-    if path.is_symlink():
-        return "symbolic links are not accepted as submissions"
-    if path.is_dir():
-        for sub in path.rglob("*"):
-            if sub.is_symlink():
-                return f"the folder contains a symbolic link ({sub.name}); submit plain files"
+def _entry_problem(entry: _Found, lang: str = "en") -> str | None:
+    """Why an entry is no submission, from its ``lstat`` alone (nothing is followed or opened).
+
+    A symbolic link could point the trusted parent at any file of the grading machine; a FIFO
+    would block whoever opens it. What a folder holds is checked when it is read (intake).
+    """
+    info = entry.info
+    if info is None:
+        return msg("discover_unreadable", lang, name=escaped(entry.name))
+    if stat.S_ISLNK(info.st_mode):
+        return msg("discover_symlink", lang)
+    if not (stat.S_ISDIR(info.st_mode) or stat.S_ISREG(info.st_mode)):
+        return msg("discover_special", lang, name=escaped(entry.name))
     return None
 
 
-def _visible(folder: Path) -> list[Path]:
-    return sorted(
-        p for p in folder.iterdir() if not p.name.startswith(".") and p.name not in IGNORED_NAMES
-    )
+def _entries(folder: Path) -> list[_Found]:
+    """The visible entries of ``folder``, each ``lstat``-ed (no link followed), sorted by name.
+
+    ``folder`` itself must be readable (the instructor's); an entry that cannot be looked at is
+    kept with ``info`` None, so it gets an error row rather than vanishing.
+    """
+    found = []
+    with os.scandir(folder) as it:
+        for item in it:
+            if item.name.startswith(".") or item.name in IGNORED_NAMES:
+                continue
+            try:
+                info: os.stat_result | None = item.stat(follow_symlinks=False)
+            except OSError:
+                info = None
+            found.append(_Found(item.name, Path(folder, item.name), info))
+    return sorted(found, key=lambda e: os.fsencode(e.name))
 
 
 def printable(text: str) -> str:
@@ -240,17 +328,26 @@ def _looks_like_nbgrader(root: Path) -> bool:
         return True
     if root.name != "submitted":
         return False
-    students = _visible(root)
-    return bool(students) and all(p.is_dir() and not p.is_symlink() for p in students)
+    students = _entries(root)
+    return bool(students) and all(e.is_folder for e in students)
 
 
-def _nbgrader_entries(root: Path, assignment: str | None) -> tuple[list, str]:
+def _nbgrader_entries(root: Path, assignment: str | None) -> tuple[list[_Found], str]:
+    """One entry per student folder (a link where a student folder should be: an error row)."""
     base = _nbgrader_base(root)
-    students = [p for p in _visible(base) if p.is_dir() and not p.is_symlink()]
+    students = [
+        e for e in _entries(base) if e.is_folder or e.info is None or stat.S_ISLNK(e.info.st_mode)
+    ]
     if assignment is None:
-        names = {a.name for s in students for a in _visible(s) if a.is_dir()}
+        names = {
+            a.name
+            for s in students
+            if s.is_folder
+            for a in _student_entries(s)
+            if a.info is not None and not stat.S_ISREG(a.info.st_mode)
+        }
         if len(names) != 1:
-            listed = ", ".join(sorted(names)[:8]) or "none"
+            listed = ", ".join(printable(n) for n in sorted(names)[:8]) or "none"
             raise DiscoveryError(
                 f"nbgrader layout: cannot tell which assignment to grade (found: {listed}); "
                 "pass --assignment NAME"
@@ -258,9 +355,27 @@ def _nbgrader_entries(root: Path, assignment: str | None) -> tuple[list, str]:
         assignment = names.pop()
     found = []
     for student in students:
-        folder = student / assignment
-        found.append((student.name, folder if folder.exists() else None))
+        if not student.is_folder:  # the link (or unreadable entry) itself is the error row
+            found.append(student)
+            continue
+        folder = Path(base, student.name, assignment)
+        try:
+            info = os.lstat(folder)
+        except FileNotFoundError:
+            found.append(_Found(student.name, None))
+            continue
+        except OSError:
+            info = None
+        found.append(_Found(student.name, folder, info))
     return found, assignment
+
+
+def _student_entries(student: _Found) -> list[_Found]:
+    assert student.path is not None
+    try:
+        return _entries(student.path)
+    except OSError:  # one unreadable student folder must not hide the class
+        return []
 
 
 # ---------------------------------------------------------------------------------------------

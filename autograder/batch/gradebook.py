@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder.batch import store
-from autograder.batch.discover import Submission
+from autograder.batch.discover import Submission, shown_id
 from autograder.files import write_atomic
 from autograder.spec import Spec
 
@@ -101,16 +101,16 @@ def to_csv(rows: list[Row], part_ids: list[str]) -> str:
         parts = [_number(r.parts.get(p)) if r.has_score else "" for p in part_ids]
         writer.writerow(
             [
-                safe_cell(r.student_id),
+                safe_cell(shown_id(r.student_id)),  # a GBK file name's bytes as \xNN
                 r.status,
                 _number(r.score),
                 _number(r.max_score),
                 *parts,
                 safe_cell(";".join(r.misconceptions)),
-                safe_cell(r.error),
+                safe_cell(shown_id(r.error)),
                 _number(r.execution_time),
                 safe_cell(r.tier),
-                safe_cell(r.submission),
+                safe_cell(shown_id(r.submission)),
                 safe_cell(r.feedback if r.has_score else ""),
             ]
         )

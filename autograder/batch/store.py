@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from autograder.files import dump_json, write_atomic
 from autograder.grading import CaseResult, GradeReport, PartResult
+from autograder.intake import escaped, submission_digest
 from autograder.report.gradescope import to_gradescope
 from autograder.report.html import to_html
 from autograder.report.markdown import to_markdown
@@ -41,9 +42,8 @@ GRADER_ERROR = "grader_error.txt"
 GRADED, BROKEN, LOAD_FAILED, GRADER_ERROR_STATUS = "graded", "broken", "load_failed", "grader_error"
 MISSING, PENDING = "missing", "pending"
 
-# Content is hashed only up to the size a submission may have; a bigger file is rejected anyway,
-# and its size and name are enough to notice it changed.
-_HASH_LIMIT = 8 * 2**20
+# A fingerprint that could not be computed: never "done", so the submission is always graded.
+UNKNOWN_FINGERPRINT = "error:"
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,11 @@ def student_dir(out: Path, slug: str) -> Path:
 def fingerprint(path: Path | None, *, salt: str = "") -> str:
     """A hash of a submission's names and contents: a rerun regrades a changed submission.
 
+    The submission is walked and read by :func:`autograder.intake.submission_digest`, the guarded
+    reader's own rules: no link is followed, no FIFO or device opened, no recursion, and at most
+    what a grading would read is read (a sparse file is hashed by its size and times). So no
+    entry can block, crash or slow down the planning of a batch.
+
     Parameters
     ----------
     path : Path or None
@@ -75,25 +80,11 @@ def fingerprint(path: Path | None, *, salt: str = "") -> str:
     str
         ``sha256:<hex>``.
     """
-    digest = hashlib.sha256(salt.encode() + b"\0")
     if path is None:
         return "sha256:none"
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    for file in files:
-        rel = file.relative_to(path).as_posix() if path.is_dir() else file.name
-        digest.update(rel.encode("utf-8", "surrogateescape") + b"\0")
-        digest.update(_file_digest(file))
+    digest = hashlib.sha256(salt.encode("utf-8", "surrogatepass") + b"\0")
+    digest.update(submission_digest(path).encode())
     return f"sha256:{digest.hexdigest()}"
-
-
-def _file_digest(file: Path) -> bytes:
-    try:
-        size = file.stat().st_size
-        if file.is_symlink() or size > _HASH_LIMIT:
-            return f"size:{size}".encode()
-        return hashlib.sha256(file.read_bytes()).digest()
-    except OSError as exc:  # unreadable: the grader will say so; the hash just must be stable
-        return f"unreadable:{type(exc).__name__}".encode()
 
 
 def load_results(folder: Path) -> dict | None:
@@ -119,6 +110,8 @@ def is_done(folder: Path, fp: str) -> bool:
     A ``grader_error`` row is never done: the failure was the grader's, not the student's, so a
     rerun (after the fix) grades them again.
     """
+    if fp.startswith(UNKNOWN_FINGERPRINT):
+        return False
     meta = batch_meta(load_results(folder))
     return meta.get("fingerprint") == fp and meta.get("status") != GRADER_ERROR_STATUS
 
@@ -141,6 +134,10 @@ def write_student(
         The results document written.
     """
     clean_temp(folder)
+    # A file name that is not UTF-8 (GBK) is shown with its bytes escaped, never half-written.
+    report = replace(
+        report, student_id=escaped(report.student_id), submission=escaped(report.submission)
+    )
     write_atomic(folder / FEEDBACK_MD, to_markdown(report))
     write_atomic(folder / FEEDBACK_HTML, to_html(report))
     if grader_error is not None:
@@ -150,7 +147,7 @@ def write_student(
     results = to_gradescope(report)
     results["extra_data"]["batch"] = {
         "status": meta.status,
-        "submission": meta.submission,
+        "submission": escaped(meta.submission),
         "fingerprint": meta.fingerprint,
         "wall_time": round(meta.wall_time, 4),
         "parts": {p.part: p.score for p in report.parts},

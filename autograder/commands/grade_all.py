@@ -131,6 +131,7 @@ def run(args: argparse.Namespace) -> int:
             layout=args.layout,
             assignment=args.assignment,
             exclude=exclude,
+            lang=args.lang,
         )
     except DiscoveryError as exc:
         raise GraderError(str(exc)) from None

@@ -169,8 +169,11 @@ def grade_for_classroom(
         from autograder.report.classroom import to_classroom
         from autograder.report.text import to_text
 
+        # The student owns the repository: a folder on the way to the file (hw4/ in hw4/nn.py)
+        # must not be a link out of the checkout either.
+        beneath = None if Path(submission).is_absolute() else Path.cwd()
         report = grade_submission(
-            submission, student_id=student_id, lang=lang, tier=tier, zygote=zygote
+            submission, student_id=student_id, lang=lang, tier=tier, zygote=zygote, beneath=beneath
         )
     except Exception as exc:  # the reporter must still get a result, marked as an error
         traceback.print_exc()

@@ -235,6 +235,7 @@ def run_autograder(root: str | Path, *, tier: str = "auto") -> int:
             student_id=student_id_from(_metadata(root)),
             tier=tier,
             zygote=zygote,
+            beneath=root,  # read by the guarded reader: no link followed, regular files only
         )
         document, status = to_gradescope(report), 0
     except Exception as exc:  # the student must still get a results file

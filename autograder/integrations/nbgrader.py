@@ -40,6 +40,7 @@ from pathlib import Path
 import nbformat
 
 from autograder.grading import GradeReport, PartResult, grade_submission
+from autograder.intake import SubmissionError, read_submission
 from autograder.release import markers
 from autograder.release.build import REPO_ROOT, load_homework, notebook_cells, validate
 from autograder.release.notebook import NotebookCell, build_notebook, notebook_text
@@ -471,14 +472,16 @@ class GraderService:
             raise RequestError(f"unknown op {op!r}")
         if self.config.course_dir is None:
             raise RequestError("this service was started without --course-dir")
-        submitted = (Path(self.config.course_dir) / "submitted").resolve()
-        path = (submitted / student / self.config.assignment / self.config.notebook).resolve()
-        # A symbolic link in a student's folder must not make us read another file.
-        if not path.is_relative_to(submitted) or not path.is_file():
+        submitted = Path(self.config.course_dir) / "submitted"
+        path = submitted / student / self.config.assignment / self.config.notebook
+        # The guarded reader: no link is followed below submitted/ (not the student's folder,
+        # not the assignment's, not the notebook), no FIFO or device is opened, size capped.
+        try:
+            return read_submission(path, beneath=submitted).data
+        except SubmissionError:
             raise RequestError(
                 f"no submission {student}/{self.config.assignment}/{self.config.notebook}"
-            )
-        return path.read_bytes()
+            ) from None
 
     def _report(self, student: str, data: bytes, lang: str, deadline: float) -> GradeReport:
         key = (student, hashlib.sha256(data).hexdigest(), lang)

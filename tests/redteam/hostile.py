@@ -175,6 +175,7 @@ def fake_lines_not_in_feedback(run) -> None:
 
 LOOP = "def sigmoidGradient(z):\n    while True:\n        pass\n"
 RETURN_72MB = "def predict(Theta1, Theta2, X):\n    return np.ones((3000, 3000))\n"
+RETURN_64MB = "def predict(Theta1, Theta2, X):\n    return np.ones(64 * 2**20 // 8)\n"
 J_ONLY = (
     "def nnCostFunction(nn_params, input_layer_size, hidden_layer_size, num_labels, X, y, lambda_=0.0):\n"
     "    sizes = [input_layer_size, hidden_layer_size, num_labels]\n"
@@ -306,6 +307,12 @@ HOSTILE: list[Hostile] = [
         says="raised MemoryError",
     ),
     harness("return_800MB", "predict", expect=("wrong_type", "exception"), says="too large"),
+    Hostile(
+        "return_64MB_at_the_result_cap",  # accepted, checked, then dropped by the parent
+        "predict",
+        RETURN_64MB,
+        expect=("wrong_shape",),
+    ),
     Hostile(
         "return_72MB_over_result_cap",
         "predict",
