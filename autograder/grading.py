@@ -332,6 +332,8 @@ class _Grader:
         for case in _by_call(cases):  # a shared call's value is dropped after its last check
             verdicts[case.case_id] = self._verdict(case)
             self._checked(_key(case))
+            for i in range(1, case.calls):  # _repeated's own keys serve this case alone
+                self._checked(f"{case.call_key}#{i}")
         self._explain_dependencies(cases, verdicts)
         results = {c.case_id: _case_result(c, verdicts[c.case_id], self.lang) for c in cases}
         return cases, results

@@ -356,6 +356,11 @@ class WorkerClient:
                 max_elements=self.limits.max_result_bytes // 8,
             )
             reply, raw = child.recv(deadline, caps)
+            # What the student printed just before answering is already in the stderr pipe:
+            # take it now, or a print before ``return`` is lost when the submission closes.
+            drain = getattr(child, "drain", None)
+            if drain is not None:
+                drain()
             outcome = self._validate(header["op"], reply, raw, request_id, n_outputs)
         except _Timeout:
             self._kill_child()

@@ -101,6 +101,11 @@ class _Child:
         finally:
             self._poll.unregister(fd)
 
+    def drain(self) -> None:
+        """Take whatever the worker has printed so far, without waiting."""
+        if self._err_open:
+            self._drain_stderr(0)
+
     def _drain_stderr(self, events: int) -> None:
         """Read what the student printed; keep a capped prefix, discard the rest."""
         while True:
