@@ -237,19 +237,23 @@ def _init_draw(name_: str, w: np.ndarray, shape: tuple, eps: float, lang: str):
         return bad
     if np.any(np.abs(w) > eps * (1 + 1e-12)):
         return _bad("wrong_value", msg("init_out_of_range", lang))
-    if not _spread_like_uniform(w.ravel(), eps):
+    ordered = np.sort(w, axis=None)  # one sort serves both tests
+    if not _spread_like_uniform(ordered, eps):
         return _bad("wrong_value", msg("init_not_spread", lang))
-    if on_a_grid(w.ravel()):
+    if _sorted_on_a_grid(ordered):
         return _bad("wrong_value", msg("init_grid", lang))
     if _ordered(w):
         return _bad("wrong_value", msg("init_ordered", lang))
     return None
 
 
-def _spread_like_uniform(x: np.ndarray, eps: float) -> bool:
-    """Kolmogorov–Smirnov distance to U[-ε, ε] within the DKW bound for INIT_FALSE_FAILURE."""
-    n = x.size
-    u = np.sort(np.clip((x + eps) / (2 * eps), 0.0, 1.0))
+def _spread_like_uniform(ordered: np.ndarray, eps: float) -> bool:
+    """Kolmogorov–Smirnov distance to U[-ε, ε] within the DKW bound for INIT_FALSE_FAILURE.
+
+    ``ordered`` is the draw, sorted.
+    """
+    n = ordered.size
+    u = np.clip((ordered + eps) / (2 * eps), 0.0, 1.0)
     steps = np.arange(1, n + 1) / n
     distance = max(float(np.max(steps - u)), float(np.max(u - (steps - 1 / n))))
     return distance <= np.sqrt(np.log(2 / INIT_FALSE_FAILURE) / (2 * n))
@@ -266,13 +270,17 @@ def on_a_grid(x: np.ndarray) -> bool:
     ``<= exp(-2(n-1)·0.317²)`` (Hoeffding). For n >= 300 the sum is below 5e-15. Below
     ``INIT_GRID_MIN_VALUES`` values the test is not applied.
     """
-    n = x.size
+    return _sorted_on_a_grid(np.sort(x, axis=None))
+
+
+def _sorted_on_a_grid(s: np.ndarray) -> bool:
+    """:func:`on_a_grid` of values already sorted."""
+    n = s.size
     if n < INIT_GRID_MIN_VALUES:
         return False
-    s = np.sort(x)
-    if np.unique(s).size < n / 2:
-        return True
     gaps = np.diff(s)
+    if np.count_nonzero(gaps) + 1 < n / 2:  # fewer than half the values distinct
+        return True
     mean_gap = (s[-1] - s[0]) / (n - 1)
     return int(np.sum(gaps < 0.9 * mean_gap)) < 0.1 * (n - 1)
 

@@ -318,7 +318,7 @@ class _Grader:
     def _definitions_only(self) -> Source | None:
         if self.source.kind != "module":
             return None  # a notebook is already graded from its definitions
-        code = module_definitions(self.source.code)
+        code = module_definitions(self.source.code, {p.function for p in self.spec.parts})
         if code is None:
             return None
         return Source(code, self.source.origin, "definitions", list(self.source.warnings))

@@ -193,3 +193,35 @@ def test_messages_of_broken_notebooks_follow_the_language(tmp_path):
     path.write_text("[" * 1000)
     with pytest.raises(SubmissionError, match="嵌套超过 64 层"):
         load_source(path, lang="zh")
+
+
+# Imports are kept only where the graded functions reach them: an ungraded helper's heavy import
+# (the handout's loadDigits() and scikit-learn: 0.6 s in the child) is not paid for.
+HELPER = "from sklearn.datasets import load_digits\n\ndef loadDigits():\n    return load_digits()"
+REACH = [
+    # (cells, graded functions, import kept?)
+    ((HELPER, "def sigmoid(z):\n    return z"), {"sigmoid"}, False),
+    ((HELPER, "def sigmoid(z):\n    return loadDigits()"), {"sigmoid"}, True),
+    ((HELPER, "SCALE = 2.0\ndef sigmoid(z):\n    return z * SCALE"), {"sigmoid"}, False),
+    (
+        (HELPER, "def f():\n    return loadDigits()\ndef sigmoid(z):\n    return f()"),
+        {"sigmoid"},
+        True,
+    ),
+    ((HELPER, "def sigmoid(z):\n    return z"), set(), True),  # graded functions unknown: keep
+    (("from sklearn.datasets import load_digits as sigmoid",), {"sigmoid"}, True),
+]
+
+
+@pytest.mark.parametrize("cells, graded, kept", REACH)
+def test_notebook_imports_follow_what_the_graded_functions_reach(cells, graded, kept):
+    code, _ = notebook_to_source(_notebook(*cells), graded=graded)
+    assert ("sklearn" in code) == kept, code
+
+
+@pytest.mark.parametrize("cells, graded, kept", REACH)
+def test_module_definitions_follow_the_same_reach(cells, graded, kept):
+    from autograder.submission import module_definitions
+
+    code = module_definitions("\n\n".join(cells) + "\nprint(1)\n", graded)
+    assert ("sklearn" in code) == kept, code
