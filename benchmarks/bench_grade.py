@@ -97,6 +97,7 @@ def _tree_rss(pid: int) -> int:
 
 
 def run_cli(path: Path, sample: bool, tree: Path = ROOT) -> tuple[float, int]:
+    time.sleep(0.25)  # let the previous row's sandbox teardown (in the background) finish
     cmd = [
         sys.executable,
         "-m",
@@ -246,12 +247,12 @@ def _measure(args, spec, secret, tmp: Path, base: Path | None):
             rows[key] = []
     zygote = Zygote()
     grade_submission(CORRECT, student_id="warm", spec=spec, zygote=zygote)
-    peaks: list[int] = []
     for i in range(args.repeat):  # interleaved, so load on this shared machine hits all alike
-        t, peak = run_cli(CORRECT, sample=i < 5)
-        rows["cli .py"].append(t)
-        if peak:
-            peaks.append(peak)
+        # The two trees' CLI runs side by side, in alternating order (whatever the previous row
+        # leaves running in the background, such as a sandbox's teardown, hits both alike).
+        pair = [(ROOT, "cli .py"), (base, "cli .py @ baseline")] if base else [(ROOT, "cli .py")]
+        for tree, key in pair if i % 2 == 0 else pair[::-1]:
+            rows[key].append(run_cli(CORRECT, False, tree)[0])
         rows["cli .ipynb"].append(run_cli(notebook, sample=False)[0])
         rows["python + numpy"].append(run_python_numpy())
         start = time.perf_counter()
@@ -263,8 +264,8 @@ def _measure(args, spec, secret, tmp: Path, base: Path | None):
         rows["warm, fresh worker"].append(time.perf_counter() - start)
         assert report.score == 100, report.score
         rows["floor"].append(run_floor(spec, secret))
-        if base is not None:
-            rows["cli .py @ baseline"].append(run_cli(CORRECT, False, base)[0])
+    # Memory is sampled in runs of its own: the 5 ms sampling loop would slow the timed runs.
+    peaks = [p for p in (run_cli(CORRECT, sample=True)[1] for _ in range(5)) if p]
     if base is not None:
         for _ in range(3):  # alternate blocks: both trees see the same load
             rows["warm fork (subprocess)"] += run_warm_in(ROOT, args.repeat)
