@@ -99,7 +99,7 @@ def _single_precision(ref: np.ndarray, data: np.ndarray) -> bool:
     if not _float32_numbers(data):
         return False
     scale = float(np.max(np.abs(ref))) if ref.size else 0.0
-    return bool(np.allclose(data, ref, rtol=FLOAT32_RTOL, atol=FLOAT32_RTOL * scale))
+    return bool(np.allclose(data, ref, rtol=0.0, atol=FLOAT32_RTOL * scale))
 
 
 def _float32_numbers(data: np.ndarray) -> bool:

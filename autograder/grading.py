@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from autograder.cases import HIDDEN, PUBLIC, Case, build_cases, resolve_secret
-from autograder.checks import CheckOutcome, run_check
+from autograder.checks import FLOAT32_RTOL, CheckOutcome, run_check
 from autograder.diagnosis import Diagnosis, Misconception, examine, load_catalog
 from autograder.harness.client import SUBSTITUTES, CallOutcome, WorkerClient
 from autograder.harness.sandbox import LOCAL_TIER, Limits, SandboxError, platform_problem
@@ -328,11 +328,12 @@ class _Grader:
     ) -> tuple[list[Case], dict[str, CaseResult]]:
         self.child = child
         self._uses.update(_key(c) for c in cases)
+        self._uses.update(f"{c.call_key}#{i}" for c in cases for i in range(1, c.calls))
         verdicts = {}
         for case in _by_call(cases):  # a shared call's value is dropped after its last check
             verdicts[case.case_id] = self._verdict(case)
             self._checked(_key(case))
-            for i in range(1, case.calls):  # _repeated's own keys serve this case alone
+            for i in range(1, case.calls):  # _repeated's own keys, counted like the others
                 self._checked(f"{case.call_key}#{i}")
         self._explain_dependencies(cases, verdicts)
         results = {c.case_id: _case_result(c, verdicts[c.case_id], self.lang) for c in cases}
@@ -413,6 +414,14 @@ class _Grader:
         checked = run_check(
             case.check, case.expected, outcome.value, tolerance=case.tolerance, lang=self.lang
         )
+        if checked.note is not None and self._float32_ambiguous(case, outcome.value):
+            checked = run_check(  # as if the part rejected float32: its message says why
+                case.check,
+                case.expected,
+                outcome.value,
+                tolerance={**case.tolerance, "float32": "reject"},
+                lang=self.lang,
+            )
         if checked.note is not None:
             self._note(case.part, checked.note)
         if checked.passed and case.time_limit is not None and outcome.wall > case.time_limit:
@@ -424,16 +433,29 @@ class _Grader:
         found = None if skip else examine(case, outcome.value, self.catalog)
         return _Verdict(checked, found.matched if found else [], outcome.elapsed, found)
 
+    def _float32_ambiguous(self, case: Case, value: object) -> bool:
+        """A float32 answer is excused only if no catalogued mistake is as close to it.
+
+        Single precision widens the tolerance to ``FLOAT32_RTOL``; where a mistake moves the
+        answer by less than that (a sign flip under heavy regularization, say), the answer could
+        be either, so it is not accepted.
+        """
+        loose = {"rtol": FLOAT32_RTOL, "atol": case.tolerance.get("atol", 0.0)}
+        return bool(examine(replace(case, tolerance=loose), value, self.catalog).matched)
+
     def _imports(self) -> ImportFacts:
         """What the submission imports that the grader does not provide (read once, on need)."""
         if self._facts is None:
             # A sandboxed child knows its runtime's files; the local self-check has no runtime.
             runtime = getattr(getattr(self.child, "sandbox", None), "runtime", None)
-            self._facts = import_facts(
-                self.source.code,
-                self.spec.runtime.modules,
-                exists=runtime_module_exists(runtime.package_dirs) if runtime else None,
-            )
+            try:
+                self._facts = import_facts(
+                    self.source.code,
+                    self.spec.runtime.modules,
+                    exists=runtime_module_exists(runtime.package_dirs) if runtime else None,
+                )
+            except Exception:  # noqa: BLE001 - a message must never cost the whole grade
+                self._facts = ImportFacts(tuple(self.spec.runtime.modules))
         return self._facts
 
     def _explain_dependencies(self, cases: list[Case], verdicts: dict[str, _Verdict]) -> None:

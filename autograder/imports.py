@@ -13,12 +13,17 @@ from __future__ import annotations
 import ast
 import glob
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from autograder.harness.runtime import GRADER_MODULES
 from autograder.messages import msg
+
+#: A dotted module name as an import statement could write it: nothing else is ever looked up,
+#: so a string in ``import_module("...")`` cannot steer the grader's own file-system checks.
+_MODULE_NAME = re.compile(r"[^\W\d]\w*(?:\.[^\W\d]\w*)*")
 
 _STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) | {"__future__"}
 
@@ -75,11 +80,16 @@ def import_facts(
     ImportFacts
         Empty (but for ``provided``) when the source does not parse.
     """
+    from autograder.submission import MAX_CELL_TOKENS, _tokens
+
     provided = tuple(dict.fromkeys(provided))
     available = _Availability(set(provided), set(local), exists)
+    tokens = _tokens(source)
+    if tokens is None or tokens > 4 * MAX_CELL_TOKENS:  # parsed in the grader: bounded like cells
+        return ImportFacts(provided)
     try:
         tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return ImportFacts(provided)
     available.fallbacks = _with_fallback(tree)
     missing = [m for node in ast.walk(tree) for m in _imported(node, available)]
@@ -138,6 +148,7 @@ def _dynamic_import(node: ast.Call) -> bool:
         and bool(node.args)
         and isinstance(node.args[0], ast.Constant)
         and isinstance(node.args[0].value, str)
+        and _MODULE_NAME.fullmatch(node.args[0].value) is not None
     )
 
 
@@ -262,16 +273,21 @@ def runtime_module_exists(package_dirs: Iterable[str]) -> Callable[[str], bool]:
     packages = {os.path.basename(p): p for p in package_dirs if os.path.isdir(p)}
 
     def exists(module: str) -> bool:
+        if _MODULE_NAME.fullmatch(module) is None:
+            return True  # not a module name: nothing to look up (and no path to build from it)
         top, *rest = module.split(".")
         path = packages.get(top)
         if path is None:
             return True  # not a package directory (a single-file module): cannot tell
-        for part in rest:
-            nxt = os.path.join(path, part)
-            if os.path.isdir(nxt):
-                path = nxt
-                continue
-            return os.path.isfile(nxt + ".py") or bool(glob.glob(glob.escape(nxt) + ".*.so"))
+        try:
+            for part in rest:
+                nxt = os.path.join(path, part)
+                if os.path.isdir(nxt):
+                    path = nxt
+                    continue
+                return os.path.isfile(nxt + ".py") or bool(glob.glob(glob.escape(nxt) + ".*.so"))
+        except (OSError, ValueError):
+            return True
         return True
 
     return exists

@@ -290,3 +290,51 @@ GRAMMAR = [
 @pytest.mark.parametrize("make, visibility, text", GRAMMAR, ids=[g[2][:40] for g in GRAMMAR])
 def test_messages_read_as_sentences(make, visibility, text):
     assert make().message(visibility == "hidden") == text
+
+
+def test_no_catalogued_mistake_passes_as_a_float32_answer():
+    """Rounding a mistake's answer to float32 never buys the float32 policy's wider tolerance.
+
+    Every variant of the catalogue, on every case of ten students, rounded to float32: none
+    passes its check, and none is even close enough for grading's ambiguity guard to be needed.
+    """
+    from dataclasses import replace
+
+    from autograder.cases import build_cases
+    from autograder.checks import FLOAT32_RTOL, run_check
+    from autograder.diagnosis import examine, load_catalog
+    from autograder.spec import load_spec
+
+    spec = load_spec()
+    catalog = load_catalog(spec.misconceptions_module)
+
+    def f32(v):
+        if isinstance(v, (tuple, list)):
+            return type(v)(f32(x) for x in v)
+        return np.asarray(v, dtype=np.float64).astype(np.float32).astype(np.float64)
+
+    passed, pairs = [], 0
+    for sid in [f"s{i}" for i in range(10)]:
+        for case in build_cases(spec, secret=b"k" * 32, student_id=sid):
+            if case.tolerance.get("float32") != "accept":
+                continue
+            for mc in catalog:
+                if case.part not in mc.parts or mc.variant is None:
+                    continue
+                try:
+                    alt = mc.variant(case)
+                except Exception:  # noqa: BLE001 - a variant that does not apply to this case
+                    continue
+                if (
+                    alt is None
+                    or run_check(case.check, case.expected, alt, tolerance=case.tolerance).passed
+                ):
+                    continue
+                pairs += 1
+                if run_check(case.check, case.expected, f32(alt), tolerance=case.tolerance).passed:
+                    loose = {"rtol": FLOAT32_RTOL, "atol": case.tolerance["atol"]}
+                    guarded = bool(
+                        examine(replace(case, tolerance=loose), f32(alt), catalog).matched
+                    )
+                    passed.append((sid, case.case_id, mc.tag, guarded))
+    assert pairs > 1000 and passed == [], passed

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import re
 from pathlib import Path
 
@@ -468,3 +469,31 @@ def test_a_runtime_table_is_read_with_numpy_and_scipy_always_added(tmp_path):
 def test_a_bad_runtime_table_is_refused(tmp_path, runtime_toml, error):
     with pytest.raises(SpecError, match=error):
         load_spec(_spec_with_runtime(tmp_path, "[runtime]\n" + runtime_toml + "\n"))
+
+
+# The parent names a missing module from the source; nothing in the source may steer the grader's
+# own file-system look-ups (found by review: ``import_module("numpy./etc")`` was an existence
+# oracle, and a NUL in the name crashed the grader).
+@pytest.mark.parametrize(
+    "name", ["numpy./etc", "numpy./root", "numpy./proc/x\x00/y", "numpy..", "numpy.a/b", "numpy."]
+)
+def test_runtime_lookups_take_module_names_only(name):
+    from autograder.imports import runtime_module_exists
+
+    exists = runtime_module_exists([os.path.dirname(np.__file__)])
+    assert exists(name) is True  # not a module name: nothing is looked up, nothing reported
+
+
+@pytest.mark.parametrize("name", ["numpy./etc", "numpy./proc/x\\x00/y", "../x", "a b"])
+def test_dynamic_imports_of_non_module_names_are_ignored(name):
+    from autograder.imports import import_facts
+
+    source = f"import importlib\nif False:\n    importlib.import_module({name!r})\n"
+    assert import_facts(source, ["numpy"]).missing == ()
+
+
+def test_a_huge_source_is_not_parsed_by_the_grader_to_name_a_module():
+    from autograder.imports import import_facts
+
+    source = "import pandas\n" + "a = 1\n" * 400_000
+    assert import_facts(source, ["numpy"]).missing == ()  # the generic message instead
