@@ -321,7 +321,8 @@ class _Grader:
         code = module_definitions(self.source.code, {p.function for p in self.spec.parts})
         if code is None:
             return None
-        return Source(code, self.source.origin, "definitions", list(self.source.warnings))
+        source = self.source
+        return Source(code, source.origin, "definitions", list(source.warnings), source.files)
 
     def _grade(
         self, child: SandboxedSubmission, cases: list[Case]
