@@ -23,6 +23,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .protocol import Caps, ProtocolError, encode_frame, encode_tree, read_npy
+from .sandbox import SandboxError
 
 __all__ = ["CallOutcome", "STATUSES", "SUBSTITUTES", "WorkerClient"]
 
@@ -142,7 +143,8 @@ class WorkerClient:
     Subclasses own the process side. They set the attributes below in ``__init__`` and implement
     ``start``, ``close``, ``_ensure_child`` (a live, ready worker in ``_child`` or an exception),
     ``_kill_child(wait)`` (end the worker; its exit code if it ended by itself within ``wait`` s),
-    ``_crash_message`` and ``_load_in_child`` (send the ``load`` request).
+    ``_crash_message`` and ``_load_paths`` (where the worker finds the source and its working
+    folder, as seen from inside it).
 
     Attributes
     ----------
@@ -157,6 +159,8 @@ class WorkerClient:
     limits: Any
     tier: str
     warnings: list[str]
+    module_name: str
+    filename: str
     _child: WorkerPipe | None
     _stderr: bytearray
     _stderr_total: int
@@ -184,8 +188,36 @@ class WorkerClient:
     def _crash_message(self) -> str:
         raise NotImplementedError
 
-    def _load_in_child(self) -> CallOutcome:
+    def _load_paths(self) -> tuple[str, str]:
+        """The source's path and the working folder's, as the worker sees them."""
         raise NotImplementedError
+
+    def _load_in_child(self) -> CallOutcome:
+        """Send the ``load`` request to a live worker (starting one if needed)."""
+        if self.budget_left <= 0:
+            return CallOutcome(
+                "budget_exhausted", error_type="budget_exhausted", error_message="time budget spent"
+            )
+        try:
+            self._ensure_child()
+        except SandboxError as exc:
+            if self.budget_left <= 0:
+                return CallOutcome(
+                    "budget_exhausted", error_type="budget_exhausted", error_message=str(exc)
+                )
+            raise
+        source_path, workdir = self._load_paths()
+        header = {
+            "op": "load",
+            "path": source_path,
+            "module": self.module_name,
+            "filename": self.filename,
+            "workdir": workdir,
+            "scratch_bytes": self.limits.fsize_bytes,
+        }
+        outcome = self._exchange(header, [], self.limits.load_timeout, 0)
+        self._loaded_in_child = outcome.status == "ok"
+        return outcome
 
     # ------------------------------------------------------------------ context manager
 

@@ -446,30 +446,8 @@ class LocalSubmission(WorkerClient):
         last = f": {lines[-1][:300]}" if lines else ""
         return f"the local worker ({sys.executable}) failed to start ({reason}){last}"
 
-    def _load_in_child(self) -> CallOutcome:
-        if self.budget_left <= 0:
-            return CallOutcome(
-                "budget_exhausted", error_type="budget_exhausted", error_message="time budget spent"
-            )
-        try:
-            self._ensure_child()
-        except SandboxError as exc:
-            if self.budget_left <= 0:
-                return CallOutcome(
-                    "budget_exhausted", error_type="budget_exhausted", error_message=str(exc)
-                )
-            raise
-        header = {
-            "op": "load",
-            "path": str(self._source_path),
-            "module": self.module_name,
-            "filename": self.filename,
-            "workdir": str(self._workdir),
-            "scratch_bytes": self.limits.fsize_bytes,
-        }
-        outcome = self._exchange(header, [], self.limits.load_timeout, 0)
-        self._loaded_in_child = outcome.status == "ok"
-        return outcome
+    def _load_paths(self) -> tuple[str, str]:
+        return str(self._source_path), str(self._workdir)
 
     def _crash_message(self) -> str:
         code = self._kill_child(wait=1.0)

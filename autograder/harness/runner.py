@@ -387,31 +387,9 @@ class SandboxedSubmission(WorkerClient):
         forget_tier_choice(self.sandbox.runtime.python)  # it may be a stale remembered tier
         raise SandboxError(f"sandbox worker failed to start ({reason})")
 
-    def _load_in_child(self) -> CallOutcome:
-        if self.budget_left <= 0:
-            return CallOutcome(
-                "budget_exhausted", error_type="budget_exhausted", error_message="time budget spent"
-            )
-        try:
-            self._ensure_child()
-        except SandboxError as exc:
-            if self.budget_left <= 0:
-                return CallOutcome(
-                    "budget_exhausted", error_type="budget_exhausted", error_message=str(exc)
-                )
-            raise
+    def _load_paths(self) -> tuple[str, str]:
         _, source_path = self._stage.inside(self.tier)
-        header = {
-            "op": "load",
-            "path": source_path,
-            "module": self.module_name,
-            "filename": self.filename,
-            "workdir": self._stage.workdir_inside(self.tier),
-            "scratch_bytes": self.limits.fsize_bytes,
-        }
-        outcome = self._exchange(header, [], self.limits.load_timeout, 0)
-        self._loaded_in_child = outcome.status == "ok"
-        return outcome
+        return source_path, self._stage.workdir_inside(self.tier)
 
     def _crash_message(self) -> str:
         code = self._kill_child(wait=1.0)
