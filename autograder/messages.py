@@ -430,6 +430,66 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "({limit} in all)",
         "zh": "从第 {n} 个代码单元格起已跳过：该 notebook 的代码超过评分上限（合计 {limit}）",
     },
+    # --- course server: HTTP API ---
+    "server_unauthorized": {
+        "en": "sign in: send your course token as 'Authorization: Bearer TOKEN'",
+        "zh": "请登录：以 'Authorization: Bearer TOKEN' 发送你的课程令牌",
+    },
+    "server_bad_token": {
+        "en": "this token is not a token of this course",
+        "zh": "该令牌不属于本课程",
+    },
+    "server_students_only": {
+        "en": "only students submit; sign in with a student token",
+        "zh": "只有学生可以提交；请用学生令牌登录",
+    },
+    "server_instructors_only": {
+        "en": "this needs the instructor token",
+        "zh": "此操作需要教师令牌",
+    },
+    "server_not_found": {"en": "no such submission", "zh": "没有这个提交"},
+    "server_csrf": {
+        "en": "the form has expired; reload the page and try again",
+        "zh": "表单已过期；请刷新页面后重试",
+    },
+    "server_no_file": {
+        "en": "the request has no file in its 'file' field",
+        "zh": "请求的 'file' 字段中没有文件",
+    },
+    "server_bad_file_type": {
+        "en": "{name} is neither a .py file nor a .ipynb notebook",
+        "zh": "{name} 既不是 .py 文件也不是 .ipynb notebook",
+    },
+    "server_too_large": {
+        "en": "the file is larger than {limit}; submit only your code",
+        "zh": "文件大于 {limit}；请只提交你的代码",
+    },
+    "server_rate_limited": {
+        "en": "too many submissions in a minute; try again in {seconds} s",
+        "zh": "一分钟内提交过多；请在 {seconds} 秒后重试",
+    },
+    "server_unknown_homework": {
+        "en": "this course has no homework {name}; it has: {known}",
+        "zh": "本课程没有作业 {name}；现有作业：{known}",
+    },
+    "server_superseded": {
+        "en": "not graded: submission {id} replaced it while it was waiting",
+        "zh": "未评分：等待期间已被提交 {id} 取代",
+    },
+    "server_grading_failed": {
+        "en": "the grader failed on this submission (not your code's fault); your instructor can "
+        "see why and regrade it",
+        "zh": "评分程序处理此提交时出错（不是你的代码的问题）；教师可以查看原因并重新评分",
+    },
+    "server_regrade_running": {
+        "en": "regrade {id} of this homework is not published yet; publish or wait for it first",
+        "zh": "本作业的重新评分 {id} 尚未发布；请先发布或等待其完成",
+    },
+    "server_regrade_unfinished": {
+        "en": "regrade {id} has {left} submissions still to grade",
+        "zh": "重新评分 {id} 还有 {left} 份提交待评",
+    },
+
 }
 
 NAMES = {

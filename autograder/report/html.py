@@ -130,6 +130,13 @@ def to_html(report: GradeReport) -> str:
         A complete HTML document.
     """
     h = headings(report.lang)
+    return page(f"{h['title']}: {report.student_id}", feedback_body(report), lang=report.lang)
+
+
+def feedback_body(report: GradeReport) -> str:
+    """The feedback page's body alone (escaped HTML, styled by :data:`STYLE`): the course server
+    shows it inside its own pages."""
+    h = headings(report.lang)
     shown = [p for p in report.parts if shown_failures(report, p) or p.notes]
     details = "\n".join(_part(report, p, h) for p in shown)
     if load_failed(report):  # every such case failed the same way: say it once
@@ -145,4 +152,4 @@ def to_html(report: GradeReport) -> str:
             details,
         ]
     )
-    return page(f"{h['title']}: {report.student_id}", body, lang=report.lang)
+    return body

@@ -1,0 +1,190 @@
+"""A grading worker process: claim a job, grade it in the sandbox, store the result, repeat.
+
+Run by :mod:`autograder.server.pool` as ``python -m autograder.server.worker COURSE_DIR``. The
+worker is the only server process that reads the course secret and the only one that starts
+student code (always through :func:`autograder.grading.grade_submission`, so always sandboxed).
+Its standard input is its leash: a byte wakes it up when a job is queued, end-of-file tells it to
+leave, and on Linux it dies with the server (``PR_SET_PDEATHSIG``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import functools
+import hashlib
+import hmac
+import json
+import os
+import select
+import shutil
+import signal
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+
+from autograder.server import db
+from autograder.server.queue import Job, Result, SQLiteQueue
+
+#: The grader's own code: a change here may change a grade, so it is part of the grader version.
+#: The server, commands and integrations are not (they never change a score).
+GRADING_CODE = ("autograder", "bpnet_ref")
+NOT_GRADING = ("server", "commands", "integrations", "release", "batch", "__pycache__")
+IDLE_WAIT = 1.0
+PR_SET_PDEATHSIG = 1
+
+
+def worker_name(pid: int | None = None) -> str:
+    """The name a local worker claims jobs under (the pool knows it from the pid)."""
+    return f"local:{os.getpid() if pid is None else pid}"
+
+
+@functools.lru_cache(maxsize=1)
+def code_version() -> str:
+    """A digest of the grading code (:data:`GRADING_CODE`), computed once per process."""
+    digest = hashlib.sha256()
+    root = Path(__file__).resolve().parents[2]
+    for package in GRADING_CODE:
+        for path in sorted((root / package).rglob("*")):
+            rel = path.relative_to(root)
+            if (
+                path.is_file()
+                and path.suffix in (".py", ".toml")
+                and not set(rel.parts) & set(NOT_GRADING)
+            ):
+                digest.update(str(rel.as_posix()).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def grader_version(spec_path: Path) -> str:
+    """The grading code's digest and the spec file's: what, besides the submission, sets a score."""
+    spec_digest = hashlib.sha256(Path(spec_path).read_bytes()).hexdigest()[:16]
+    return f"{code_version()}-{spec_digest}"
+
+
+def seed_id(secret: bytes, homework: str, student_id: str) -> str:
+    """Names the student's hidden cases without revealing the secret or the seeds themselves."""
+    message = f"bpgrade-seed-id|{homework}|{student_id}".encode("utf-8", "surrogatepass")
+    return hmac.new(secret, message, hashlib.sha256).hexdigest()[:16]
+
+
+class Grader:
+    """Grades the jobs of one course (the loop around :meth:`grade` is :func:`serve_jobs`)."""
+
+    def __init__(self, course_root: str | Path):
+        from autograder.server.course import load_course, read_secret
+
+        self.course = load_course(course_root)
+        self.secret = read_secret(self.course)
+        self.conn = db.connect(self.course.db_path)
+        self.queue = SQLiteQueue(self.conn)
+
+    def spec_path(self, homework: str) -> Path:
+        from autograder.spec import DEFAULT_SPEC
+
+        policy = self.course.homeworks.get(homework)
+        return Path(policy.spec) if policy is not None and policy.spec else Path(DEFAULT_SPEC)
+
+    def grade(self, job: Job) -> Result:
+        """Grade ``job``'s submission (the upload, under a canonical name in a private folder)."""
+        from autograder.batch.store import status_of
+        from autograder.grading import grade_submission
+        from autograder.harness.zygote import shared_zygote
+        from autograder.report.gradescope import to_gradescope
+        from autograder.report.html import feedback_body
+
+        row = self.conn.execute(
+            "SELECT student_id, homework, sha256, lang, filename FROM submissions WHERE id = ?",
+            (job.submission_id,),
+        ).fetchone()
+        spec_path = self.spec_path(row["homework"])
+        suffix = ".ipynb" if row["filename"].lower().endswith(".ipynb") else ".py"
+        upload = self.course.uploads_dir / f"{row['sha256']}{suffix}"
+        with tempfile.TemporaryDirectory(prefix="bpgrade-job-") as folder:
+            path = Path(folder) / f"submission{suffix}"
+            shutil.copyfile(upload, path)
+            report = grade_submission(
+                path,
+                student_id=row["student_id"],
+                spec=_spec(str(spec_path)),
+                secret=self.secret,
+                lang=row["lang"],
+                zygote=shared_zygote(),
+            )
+        results = to_gradescope(report)
+        return Result(
+            sha256=row["sha256"],
+            grader_version=grader_version(spec_path),
+            seed_id=seed_id(self.secret, row["homework"], row["student_id"]),
+            lang=row["lang"],
+            score=float(report.score),
+            max_score=float(report.max_score),
+            outcome=status_of(report),
+            results_json=json.dumps(results, ensure_ascii=False, allow_nan=False),
+            feedback_html=feedback_body(report),
+        )
+
+    def run_one(self, name: str) -> bool:
+        """Claim and finish one job; False when the queue is empty."""
+        job = self.queue.claim(name)
+        if job is None:
+            return False
+        try:
+            result = self.grade(job)
+        except Exception:  # the grader's failure, not the student's: retried, then "error"
+            self.queue.fail(job, traceback.format_exc(limit=8))
+        else:
+            self.queue.complete(job, result)
+        return True
+
+
+@functools.lru_cache(maxsize=8)
+def _spec(spec_path: str):
+    from autograder.spec import load_spec
+
+    return load_spec(spec_path)
+
+
+def serve_jobs(course_root: str | Path, *, wake_fd: int | None = 0) -> None:
+    """Grade jobs until ``wake_fd`` reaches end-of-file (``None``: until the queue is empty)."""
+    from autograder.harness.zygote import shared_zygote
+
+    grader = Grader(course_root)
+    shared_zygote()  # boot the sandbox now, not on the first student's time
+    name = worker_name()
+    while True:
+        if grader.run_one(name):
+            continue
+        if wake_fd is None or not _wait_for_wake(wake_fd, IDLE_WAIT):
+            return
+
+
+def _wait_for_wake(fd: int, timeout: float) -> bool:
+    """Wait up to ``timeout`` for a wake-up byte; False at end-of-file (the pool let go)."""
+    readable, _, _ = select.select([fd], [], [], timeout)
+    return not readable or os.read(fd, 4096) != b""
+
+
+def _die_with(parent_pid: int) -> None:
+    """Die with the server: a SIGKILLed server must not leave workers grading on (Linux only)."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent_pid:  # the server died before prctl took effect
+        os._exit(1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograder.server.worker")
+    parser.add_argument("course", type=Path)
+    parser.add_argument("--parent-pid", type=int, default=None)
+    args = parser.parse_args(argv)
+    if args.parent_pid is not None:
+        _die_with(args.parent_pid)
+    serve_jobs(args.course)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
