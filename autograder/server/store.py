@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -86,10 +87,17 @@ def accept(
     size: int,
     lang: str,
     now: float,
+    admit: Callable[[int], None] | None = None,
 ) -> int:
-    """Record a submission and queue its grading, superseding the student's queued one."""
+    """Record a submission and queue its grading, superseding the student's queued one.
+
+    ``admit(attempts_used)`` runs inside the transaction and may raise :class:`Refused` (the
+    attempt limit: two uploads at once cannot both take the last attempt).
+    """
     queue = SQLiteQueue(conn)
     with transaction(conn):
+        if admit is not None:
+            admit(attempts_used(conn, student_id, homework))
         superseded = [
             row["id"]
             for row in conn.execute(
