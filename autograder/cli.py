@@ -21,6 +21,7 @@ COMMANDS = (
     "grade-all",
     "package",
     "export",
+    "course",
 )
 
 
