@@ -43,7 +43,9 @@ def result(sha="a" * 64, score=1.0, version="v1") -> Result:
 
 
 def status(conn, submission_id) -> str:
-    return conn.execute("SELECT status FROM submissions WHERE id = ?", (submission_id,)).fetchone()[0]
+    return conn.execute("SELECT status FROM submissions WHERE id = ?", (submission_id,)).fetchone()[
+        0
+    ]
 
 
 def regrade_job(conn, submission_id) -> int:
