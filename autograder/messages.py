@@ -489,7 +489,6 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "en": "regrade {id} has {left} submissions still to grade",
         "zh": "重新评分 {id} 还有 {left} 份提交待评",
     },
-
     # --- course server: course and policy ---------------------------------------------------
     "submission_after_cutoff": {
         "en": "the cutoff for this homework ({cutoff}) has passed: no more submissions are accepted",

@@ -13,7 +13,6 @@ import hashlib
 import json
 import sqlite3
 from collections.abc import Callable
-from datetime import datetime, timezone
 from pathlib import Path
 
 from autograder.files import write_atomic
@@ -134,10 +133,6 @@ def attempts_used(conn: sqlite3.Connection, student_id: str, homework: str) -> i
     )
 
 
-def iso(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="seconds")
-
-
 def view(
     conn: sqlite3.Connection,
     course,
@@ -194,7 +189,7 @@ def _view(conn, course, row, *, instructor: bool, lang: str, results: bool, feed
         "position": SQLiteQueue(conn).position(row["id"]) if status == "queued" else None,
         "score": row["score"] if status == "done" else None,
         "max_score": row["max_score"] if status == "done" else None,
-        "submitted_at": iso(row["submitted_at"]),
+        "submitted_at": policies.iso_utc(row["submitted_at"]),
         "late_days": 0,
         "penalized_score": None,
         "error": None,
