@@ -241,3 +241,18 @@ def test_a_hostile_file_name_is_only_shown_escaped(course, name):
     sid = upload(client, course.tokens["s1"], CORRECT, name).json()["id"]
     shown = client.get(f"/api/submissions/{sid}", headers=bearer(course.tokens["s1"])).json()
     assert "/" not in shown["filename"] and "\x00" not in shown["filename"]
+
+
+def test_the_web_process_never_needs_the_course_secret(course):
+    """Only grading workers read the secret: the web side runs without the file."""
+    secret = course.root / "secret"
+    kept = secret.read_bytes()
+    secret.unlink()
+    try:
+        client = client_for(course)
+        sid = upload(client, course.tokens["s1"]).json()["id"]
+        shown = client.get(f"/api/submissions/{sid}", headers=bearer(course.tokens["s1"]))
+        assert shown.json()["status"] == "queued"
+    finally:
+        secret.write_bytes(kept)
+        secret.chmod(0o600)
