@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -114,8 +115,8 @@ def accept(
             conn.execute("UPDATE submissions SET status = 'superseded' WHERE id = ?", (old,))
         cur = conn.execute(
             "INSERT INTO submissions(student_id, homework, filename, sha256, size, lang, "
-            "submitted_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued')",
-            (student_id, homework, shown_name(filename), sha256, size, lang, now),
+            "submitted_at, queued_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued')",
+            (student_id, homework, shown_name(filename), sha256, size, lang, now, time.time()),
         )
         submission_id = int(cur.lastrowid)
         queue.enqueue(submission_id)
@@ -211,6 +212,12 @@ def _view(conn, course, row, *, instructor: bool, lang: str, results: bool, feed
     elif status == "error":
         # The grader's own error text may quote hidden data: the instructor's eyes only.
         shown["error"] = row["error"] if instructor else msg("server_grading_failed", lang)
+    if instructor:
+        shown["phases"] = {
+            name: row[f"{name}_at"] if name != "received" else row["submitted_at"]
+            for name in ("received", "queued", "started", "graded", "stored")
+        }
+        shown["worker"] = row["worker"]
     if results:
         shown["results"] = json.loads(row["results_json"]) if status == "done" else None
     if feedback:

@@ -21,6 +21,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import time
 import traceback
 from pathlib import Path
 
@@ -106,6 +107,7 @@ class Grader:
         version = grader_version(spec_path)
         suffix = ".ipynb" if row["filename"].lower().endswith(".ipynb") else ".py"
         upload = self.course.uploads_dir / f"{row['sha256']}{suffix}"
+        started = time.time()
         with tempfile.TemporaryDirectory(prefix="bpgrade-job-") as folder:
             path = Path(folder) / f"submission{suffix}"
             shutil.copyfile(upload, path)
@@ -128,6 +130,9 @@ class Grader:
             outcome=status_of(report),
             results_json=json.dumps(results, ensure_ascii=False, allow_nan=False),
             feedback_html=feedback_body(report),
+            started_at=started,
+            graded_at=time.time(),
+            worker=worker_name(),
         )
 
     def run_one(self, name: str) -> bool:

@@ -256,3 +256,17 @@ def test_the_web_process_never_needs_the_course_secret(course):
     finally:
         secret.write_bytes(kept)
         secret.chmod(0o600)
+
+
+def test_the_instructor_sees_each_phase_of_a_grading_in_order(course):
+    client = client_for(course)
+    sid = upload(client, course.tokens["s1"]).json()["id"]
+    grade_queue(course)
+    phases = client.get(f"/api/submissions/{sid}", headers=bearer(course.instructor)).json()[
+        "phases"
+    ]
+    order = ["received", "queued", "started", "graded", "stored"]
+    times = [phases[name] for name in order]
+    assert None not in times and times == sorted(times)
+    student = client.get(f"/api/submissions/{sid}", headers=bearer(course.tokens["s1"])).json()
+    assert "phases" not in student
