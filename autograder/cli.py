@@ -22,6 +22,7 @@ COMMANDS = (
     "package",
     "export",
     "serve",
+    "course",
 )
 
 

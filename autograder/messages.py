@@ -489,6 +489,19 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "en": "regrade {id} has {left} submissions still to grade",
         "zh": "重新评分 {id} 还有 {left} 份提交待评",
     },
+    # --- course server: course and policy ---------------------------------------------------
+    "submission_after_cutoff": {
+        "en": "the cutoff for this homework ({cutoff}) has passed: no more submissions are accepted",
+        "zh": "本次作业的最终截止时间（{cutoff}）已过，不再接受提交",
+    },
+    "submission_attempts_used_up": {
+        "en": "you have used all {max_attempts} attempts for this homework",
+        "zh": "你已用完本次作业的全部 {max_attempts} 次提交机会",
+    },
+    "submission_late": {
+        "en": "submitted {days} day(s) late: {percent}% of the score counts",
+        "zh": "迟交 {days} 天：成绩按 {percent}% 计",
+    },
     # --- course server: pages ---
     "page_sign_in": {"en": "Sign in", "zh": "登录"},
     "page_sign_out": {"en": "Sign out", "zh": "退出登录"},

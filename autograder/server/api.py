@@ -209,13 +209,14 @@ def _accept(server, student_id: str, homework: str, filename: str, data: bytes, 
     conn = server.conn()
     now = time.time()
     homework_policy = server.course.homeworks[homework]
-    used = store.attempts_used(conn, student_id, homework)
-    refusal = policies.refusal(homework_policy, student_id, now, used)
-    if refusal is not None:
-        status = 409 if "attempt" in refusal else 403
-        raise Refused(
-            status, msg(refusal, lang, **policies.refusal_fields(homework_policy, student_id))
-        )
+
+    def admit(attempts_used: int) -> None:  # inside accept's transaction: no race past the limit
+        refusal = policies.refusal(homework_policy, student_id, now, attempts_used)
+        if refusal is not None:
+            status = 409 if refusal == policies.ATTEMPTS_USED_UP else 403
+            raise Refused(status, policies.refusal_text(homework_policy, student_id, refusal, lang))
+
+    admit(store.attempts_used(conn, student_id, homework))  # refuse before storing the file
     sha256 = store.save_upload(
         server.course.uploads_dir, data, filename, functions=server.functions(homework), lang=lang
     )
@@ -228,6 +229,7 @@ def _accept(server, student_id: str, homework: str, filename: str, data: bytes, 
         size=len(data),
         lang=lang,
         now=now,
+        admit=admit,
     )
 
 

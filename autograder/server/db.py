@@ -43,7 +43,14 @@ CREATE TABLE IF NOT EXISTS submissions (
     submitted_at REAL NOT NULL,
     status TEXT NOT NULL,
     result_key TEXT REFERENCES results(key),
-    error TEXT
+    error TEXT,
+    -- The phases of the latest live grading (received is submitted_at): the instructor's view
+    -- and the benchmarks show where the time went.
+    queued_at REAL,
+    started_at REAL,
+    graded_at REAL,
+    stored_at REAL,
+    worker TEXT
 );
 CREATE INDEX IF NOT EXISTS submissions_by_student ON submissions(student_id, homework, id);
 

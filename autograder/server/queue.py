@@ -54,6 +54,9 @@ class Result:
     outcome: str  # graded | load_failed | broken | grader_error (batch statuses)
     results_json: str  # the Gradescope results.json object
     feedback_html: str  # the feedback page's body (escaped HTML fragment)
+    started_at: float | None = None  # when the worker began grading (its clock)
+    graded_at: float | None = None  # when the grading ended (its clock)
+    worker: str = ""  # who graded it (a local pid, or a remote worker's host name)
 
     @property
     def key(self) -> str:
@@ -183,9 +186,16 @@ class SQLiteQueue:
                 return False
             if job.regrade_id is None:
                 self.conn.execute(
-                    "UPDATE submissions SET status = 'done', result_key = ?, error = NULL "
-                    "WHERE id = ?",
-                    (result.key, job.submission_id),
+                    "UPDATE submissions SET status = 'done', result_key = ?, error = NULL, "
+                    "started_at = ?, graded_at = ?, stored_at = ?, worker = ? WHERE id = ?",
+                    (
+                        result.key,
+                        result.started_at,
+                        result.graded_at,
+                        time.time(),
+                        result.worker[:200],
+                        job.submission_id,
+                    ),
                 )
             else:
                 self.conn.execute(

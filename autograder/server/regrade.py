@@ -46,8 +46,6 @@ def start(conn: sqlite3.Connection, homework: str, lang: str = "en") -> int:
 
 def summary(conn: sqlite3.Connection, course, regrade_id: int) -> dict | None:
     """Progress and, per student, the counting score before and after (changed students only)."""
-    from autograder.server.gradebook import counting_scores
-
     head = conn.execute("SELECT * FROM regrades WHERE id = ?", (regrade_id,)).fetchone()
     if head is None:
         return None
@@ -98,3 +96,32 @@ def publish(conn: sqlite3.Connection, regrade_id: int, lang: str = "en") -> None
             "UPDATE regrades SET published_at = ? WHERE id = ? AND published_at IS NULL",
             (time.time(), regrade_id),
         )
+
+
+def counting_scores(
+    conn: sqlite3.Connection, course, homework: str, result_keys: dict[int, str] | None = None
+) -> dict[str, float | None]:
+    """Each student's counting score, with ``result_keys`` standing in for published results."""
+    from autograder.server.policy import Attempt, standing
+
+    policy = course.homework(homework)
+    override = result_keys or {}
+    scores = {
+        row["key"]: (row["score"], row["max_score"])
+        for row in conn.execute(
+            "SELECT key, score, max_score FROM results WHERE key IN (SELECT result_key FROM "
+            "submissions WHERE homework = ?) OR key IN (SELECT result_key FROM regrade_items)",
+            (homework,),
+        )
+    }
+    attempts: dict[str, list[Attempt]] = {}
+    for row in conn.execute(
+        "SELECT id, student_id, submitted_at, status, result_key FROM submissions "
+        "WHERE homework = ? ORDER BY id",
+        (homework,),
+    ):
+        score, max_score = scores.get(override.get(row["id"], row["result_key"]), (None, None))
+        attempts.setdefault(row["student_id"], []).append(
+            Attempt(row["id"], row["submitted_at"], row["status"], score, max_score)
+        )
+    return {student: standing(policy, student, mine).score for student, mine in attempts.items()}

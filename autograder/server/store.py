@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
-from datetime import datetime, timezone
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from autograder.files import write_atomic
@@ -86,10 +87,17 @@ def accept(
     size: int,
     lang: str,
     now: float,
+    admit: Callable[[int], None] | None = None,
 ) -> int:
-    """Record a submission and queue its grading, superseding the student's queued one."""
+    """Record a submission and queue its grading, superseding the student's queued one.
+
+    ``admit(attempts_used)`` runs inside the transaction and may raise :class:`Refused` (the
+    attempt limit: two uploads at once cannot both take the last attempt).
+    """
     queue = SQLiteQueue(conn)
     with transaction(conn):
+        if admit is not None:
+            admit(attempts_used(conn, student_id, homework))
         superseded = [
             row["id"]
             for row in conn.execute(
@@ -107,8 +115,8 @@ def accept(
             conn.execute("UPDATE submissions SET status = 'superseded' WHERE id = ?", (old,))
         cur = conn.execute(
             "INSERT INTO submissions(student_id, homework, filename, sha256, size, lang, "
-            "submitted_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued')",
-            (student_id, homework, shown_name(filename), sha256, size, lang, now),
+            "submitted_at, queued_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued')",
+            (student_id, homework, shown_name(filename), sha256, size, lang, now, time.time()),
         )
         submission_id = int(cur.lastrowid)
         queue.enqueue(submission_id)
@@ -124,10 +132,6 @@ def attempts_used(conn: sqlite3.Connection, student_id: str, homework: str) -> i
             (student_id, homework),
         ).fetchone()[0]
     )
-
-
-def iso(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, timezone.utc).isoformat(timespec="seconds")
 
 
 def view(
@@ -186,7 +190,7 @@ def _view(conn, course, row, *, instructor: bool, lang: str, results: bool, feed
         "position": SQLiteQueue(conn).position(row["id"]) if status == "queued" else None,
         "score": row["score"] if status == "done" else None,
         "max_score": row["max_score"] if status == "done" else None,
-        "submitted_at": iso(row["submitted_at"]),
+        "submitted_at": policies.iso_utc(row["submitted_at"]),
         "late_days": 0,
         "penalized_score": None,
         "error": None,
@@ -208,6 +212,12 @@ def _view(conn, course, row, *, instructor: bool, lang: str, results: bool, feed
     elif status == "error":
         # The grader's own error text may quote hidden data: the instructor's eyes only.
         shown["error"] = row["error"] if instructor else msg("server_grading_failed", lang)
+    if instructor:
+        shown["phases"] = {
+            name: row[f"{name}_at"] if name != "received" else row["submitted_at"]
+            for name in ("received", "queued", "started", "graded", "stored")
+        }
+        shown["worker"] = row["worker"]
     if results:
         shown["results"] = json.loads(row["results_json"]) if status == "done" else None
     if feedback:

@@ -21,6 +21,7 @@ import shutil
 import signal
 import sys
 import tempfile
+import time
 import traceback
 from pathlib import Path
 
@@ -59,8 +60,11 @@ def code_version() -> str:
 
 def grader_version(spec_path: Path) -> str:
     """The grading code's digest and the spec file's: what, besides the submission, sets a score."""
-    spec_digest = hashlib.sha256(Path(spec_path).read_bytes()).hexdigest()[:16]
-    return f"{code_version()}-{spec_digest}"
+    return f"{code_version()}-{_digest(spec_path)}"
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
 def seed_id(secret: bytes, homework: str, student_id: str) -> str:
@@ -99,15 +103,18 @@ class Grader:
             (job.submission_id,),
         ).fetchone()
         spec_path = self.spec_path(row["homework"])
+        # Read once per job: an instructor who edits the spec and regrades gets the new one.
+        version = grader_version(spec_path)
         suffix = ".ipynb" if row["filename"].lower().endswith(".ipynb") else ".py"
         upload = self.course.uploads_dir / f"{row['sha256']}{suffix}"
+        started = time.time()
         with tempfile.TemporaryDirectory(prefix="bpgrade-job-") as folder:
             path = Path(folder) / f"submission{suffix}"
             shutil.copyfile(upload, path)
             report = grade_submission(
                 path,
                 student_id=row["student_id"],
-                spec=_spec(str(spec_path)),
+                spec=_spec(str(spec_path), version.rsplit("-", 1)[1]),
                 secret=self.secret,
                 lang=row["lang"],
                 zygote=shared_zygote(),
@@ -115,7 +122,7 @@ class Grader:
         results = to_gradescope(report)
         return Result(
             sha256=row["sha256"],
-            grader_version=grader_version(spec_path),
+            grader_version=version,
             seed_id=seed_id(self.secret, row["homework"], row["student_id"]),
             lang=row["lang"],
             score=float(report.score),
@@ -123,6 +130,9 @@ class Grader:
             outcome=status_of(report),
             results_json=json.dumps(results, ensure_ascii=False, allow_nan=False),
             feedback_html=feedback_body(report),
+            started_at=started,
+            graded_at=time.time(),
+            worker=worker_name(),
         )
 
     def run_one(self, name: str) -> bool:
@@ -140,7 +150,8 @@ class Grader:
 
 
 @functools.lru_cache(maxsize=8)
-def _spec(spec_path: str):
+def _spec(spec_path: str, digest: str):
+    """The spec at ``spec_path``, loaded once per content (``digest``)."""
     from autograder.spec import load_spec
 
     return load_spec(spec_path)
