@@ -672,6 +672,15 @@ _MESSAGES: dict[str, dict[str, str]] = {
     "page_col_what": {"en": "What the student did", "zh": "学生的做法"},
     "page_col_students": {"en": "Students", "zh": "学生数"},
     "page_col_reason": {"en": "Reason", "zh": "原因"},
+    "page_timeline": {"en": "Timeline (instructors only)", "zh": "时间线（仅教师可见）"},
+    "page_col_phase": {"en": "Phase", "zh": "阶段"},
+    "page_col_seconds": {"en": "Seconds after upload", "zh": "上传后秒数"},
+    "page_phase_received": {"en": "received", "zh": "收到"},
+    "page_phase_queued": {"en": "queued", "zh": "入队"},
+    "page_phase_started": {"en": "grading started", "zh": "开始评分"},
+    "page_phase_graded": {"en": "graded", "zh": "评分结束"},
+    "page_phase_stored": {"en": "stored", "zh": "结果已保存"},
+    "page_worker": {"en": "Graded by {worker}", "zh": "评分进程：{worker}"},
 }
 
 NAMES = {

@@ -42,6 +42,7 @@ from autograder.messages import msg
 from autograder.report.html import STYLE
 from autograder.server import api, regrade, store
 from autograder.server.course import Principal
+from autograder.server.policy import iso_utc
 from autograder.server.security import (
     LANGS,
     csrf_ok,
@@ -110,6 +111,7 @@ def render(
             "html_lang": HTML_LANG[lang],
             "t": partial(msg, lang=lang),
             "num": number,
+            "iso": iso_utc,
             "course": api.state(request).course,
             "who": who,
             "csrf": csrf_token(request),

@@ -549,3 +549,12 @@ def test_class_report_and_its_charts(app, course):
         assert image.headers["content-type"] == "image/png"
         assert image.content.startswith(b"\x89PNG")
     assert instructor.get("/instructor/report/other.png").status_code == 404
+
+
+def test_only_the_instructor_sees_the_grading_timeline(app, course):
+    done = submission_id(upload(signed_in(app, course, "s001")))
+    finish(course)
+    for who, shown in (("instructor", True), ("s001", False)):
+        text = signed_in(app, course, who).get(f"/submissions/{done}").text
+        assert ("Timeline (instructors only)" in text) == shown
+        assert (re.search(r"<th scope=\"row\">stored</th>", text) is not None) == shown
