@@ -252,6 +252,40 @@ def test_student_submits_watches_and_reads_feedback_while_the_gradebook_updates(
     expect(counted).to_contain_text(BUGGY.name)
 
 
+def test_instructor_regrades_and_publishes_from_the_panel(browser, server):
+    """Through the JSON API with the page's CSRF token: start, progress, changes, publish."""
+    expect = sync_api.expect
+    page = signed_in_page(browser, server, "instructor")
+    page.evaluate("() => { window.notReloaded = true; }")
+    panel = page.locator("#regrade")
+    panel.get_by_role("button", name="Start a regrade").click()
+    progress = panel.get_by_role("status")
+    expect(progress).to_have_text(
+        re.compile(r"^Regrade (\d+): (\d+) of \2 submissions graded\.$"), timeout=GRADING_TIMEOUT_MS
+    )
+    expect(panel).to_contain_text("No score changes.")  # the same grader: the same scores
+    publish = panel.get_by_role("button", name="Publish the new scores")
+    expect(publish).to_be_enabled()
+    publish.click()
+    expect(progress).to_have_text(re.compile(r"^Regrade \d+ is published\.$"))
+    expect(panel.get_by_role("button", name="Start a regrade")).to_be_visible()
+    assert page.evaluate("() => window.notReloaded") is True
+    page.context.close()
+
+
+def test_without_javascript_the_forms_and_the_self_reloading_page_work(browser, server):
+    page = signed_in_page(browser, server, "s002", java_script_enabled=False)
+    page.set_input_files("#file", str(CORRECT))
+    page.get_by_role("button", name="Submit").click()
+    page.wait_for_url(f"{server.url}/submissions/*")  # the form's own POST and its 303
+    # <noscript><meta http-equiv="refresh"> reloads the page until the feedback is there.
+    sync_api.expect(page.locator("#status")).to_have_text(
+        "Done: 100 / 100.", timeout=GRADING_TIMEOUT_MS
+    )
+    sync_api.expect(page.locator("section.feedback h1")).to_have_text("Feedback: 100 / 100")
+    page.context.close()
+
+
 def test_a_refused_upload_is_shown_in_the_page_in_chinese(browser, server, tmp_path):
     notes = tmp_path / "notes.txt"
     notes.write_text("not code")
