@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import importlib.util
 import json
 import os
 import re
@@ -67,7 +68,8 @@ class Course:
     """What the fake server answers, and what it received."""
 
     upload_answer: tuple[int, dict, bytes] | None = None  # None: 202 {"id": SID, ...}
-    states: list[dict] = field(default_factory=lambda: [DONE])  # what each poll answers
+    # What each poll answers (the last one from then on): a submission, or an HTTP error status.
+    states: list[dict | int] = field(default_factory=lambda: [DONE])
     uploads: list[dict] = field(default_factory=list)
     polls: int = 0
     url: str = ""
@@ -100,6 +102,9 @@ def _handler(course: Course) -> type[BaseHTTPRequestHandler]:
                 return
             head = f"Content-Type: {self.headers['Content-Type']}\r\n\r\n".encode()
             message = email.message_from_bytes(head + body, policy=email.policy.HTTP)
+            if not _strict_multipart(body, message.get_boundary(), len(message.get_payload())):
+                self._answer(400, {"detail": "malformed multipart body"})
+                return
             parts = {
                 p.get_param("name", header="content-disposition"): p for p in message.iter_parts()
             }
@@ -125,9 +130,25 @@ def _handler(course: Course) -> type[BaseHTTPRequestHandler]:
                 self._answer(404, {"detail": "not found"})
             elif self._authorized():
                 course.polls += 1
-                self._answer(200, course.states[min(course.polls, len(course.states)) - 1])
+                state = course.states[min(course.polls, len(course.states)) - 1]
+                if isinstance(state, int):  # a failing or restarting server
+                    self._answer(state, {"detail": "restarting"})
+                else:
+                    self._answer(200, state)
 
     return Handler
+
+
+def _strict_multipart(body: bytes, boundary: str | None, parts: int) -> bool:
+    """RFC 7578's framing, which the email parser forgives: CRLF before every delimiter."""
+    if not boundary:
+        return False
+    delimiter = f"\r\n--{boundary}".encode()
+    return (
+        body.startswith(f"--{boundary}\r\n".encode())
+        and body.endswith(delimiter + b"--\r\n")
+        and body.count(delimiter + b"\r\n") == parts - 1
+    )
 
 
 @pytest.fixture
@@ -169,6 +190,16 @@ def _copy_release(folder: Path, lang: str, server: str | None = None) -> Path:
     return folder
 
 
+def student_env(**extra: str) -> dict[str, str]:
+    """This environment without our variables or proxies (the fake server is on loopback)."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("BPGRADE_") and "proxy" not in k.lower()
+    }
+    return {**env, **extra}
+
+
 def run_submit(
     folder: Path,
     *args: str,
@@ -178,11 +209,7 @@ def run_submit(
     env: dict | None = None,
 ) -> subprocess.CompletedProcess:
     """``python submit.py ARGS`` in ``folder``; ``typed`` is what the student types at the prompt."""
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("BPGRADE_") and "proxy" not in k.lower()
-    }
+    clean = student_env()
     clean.update({"BPGRADE_SERVER": server} if server else {})
     clean.update({"BPGRADE_TOKEN": token} if token else {})
     clean.update(env or {})
@@ -250,7 +277,7 @@ def test_without_a_file_argument_it_submits_the_releases_nn_py(homework, course,
     done = subprocess.run(
         [sys.executable, str(homework / "submit.py"), "--server", course.url],
         cwd=elsewhere,
-        env={**os.environ, "BPGRADE_TOKEN": TOKEN},
+        env=student_env(BPGRADE_TOKEN=TOKEN),
         capture_output=True,
         timeout=60,
     )
@@ -401,6 +428,28 @@ def test_a_submission_that_ends_in_error_says_why(homework, course, final, says)
     assert done.returncode == 1 and says in done.stderr
 
 
+def test_a_server_failing_while_we_wait_is_asked_again(homework, course):
+    course.states = [STATES[0], 503, 502, DONE]
+    done = run_submit(homework, server=course.url)
+    assert done.returncode == 0, done.stderr
+    assert "server unreachable, retrying" in done.stdout and course.polls == 4
+
+
+def test_waiting_gives_up_after_its_limit_and_says_where_to_look(homework, course):
+    course.states = [STATES[0]]  # queued for ever
+    client = _import(homework / "submit.py")
+    with pytest.raises(client.SubmitError, match="still not graded") as info:
+        client.wait(course.url, {"id": SID, "status": "queued"}, TOKEN, limit_s=1.5)
+    assert f"{course.url}/submissions/{SID}" in str(info.value)
+
+
+def _import(path: Path):
+    spec = importlib.util.spec_from_file_location("student_submit", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.mark.parametrize(
     "make, says",
     [
@@ -429,15 +478,10 @@ def test_an_unreachable_server_is_a_clear_error(homework):
 @pytest.mark.skipif(os.name != "posix", reason="SIGINT to a child process")
 def test_ctrl_c_while_waiting_says_the_submission_is_still_graded(homework, course):
     course.states = [STATES[0]]  # queued for ever
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("BPGRADE_") and "proxy" not in k.lower()
-    }
     proc = subprocess.Popen(
         [sys.executable, "submit.py", "--server", course.url],
         cwd=homework,
-        env={**env, "BPGRADE_TOKEN": TOKEN},
+        env=student_env(BPGRADE_TOKEN=TOKEN),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -473,7 +517,7 @@ def test_submit_function_returns_the_graded_submission_or_none(homework, course,
     done = subprocess.run(
         [sys.executable, "-c", code],
         cwd=homework,
-        env={**os.environ, "BPGRADE_TOKEN": TOKEN, "BPGRADE_SERVER": url},
+        env=student_env(BPGRADE_TOKEN=TOKEN, BPGRADE_SERVER=url),
         capture_output=True,
         text=True,
         timeout=60,
