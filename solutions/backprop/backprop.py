@@ -1283,17 +1283,18 @@ for name, params in [("gradient descent", params_gd), ("conjugate gradient", res
 # %% [markdown] lang="en"
 # ## Submit
 #
-# **Save the notebook first** (Ctrl+S, or File ▸ Save): the next cell sends the file on disk,
-# `backprop.ipynb`, not what this kernel holds. It prints your score per part once the course
-# server has graded it, and the address of the page with the full feedback. The first time, it
-# asks for the token your instructor gives you. `python submit.py backprop.ipynb` does the same
-# from a terminal (see `README.md`).
+# **Save the notebook first** (Ctrl+S, or File ▸ Save), then remove the `#` in front of
+# `submit("backprop.ipynb")` below and run the cell: it sends the file on disk, `backprop.ipynb`,
+# not what this kernel holds (Run All never submits for you). It prints your score per part once
+# the course server has graded it, and the address of the page with the full feedback. The first
+# time, it asks for the token your instructor gives you. `python submit.py backprop.ipynb` does the
+# same from a terminal (see `README.md`).
 
 # %% [markdown] lang="zh"
 # ## 提交作业
 #
-# **请先保存 notebook**（Ctrl+S，或“文件 ▸ 保存”）：下面的单元格提交的是磁盘上的 `backprop.ipynb` 文件，
-# 而不是当前内核中的内容。课程服务器评分完成后，它会打印每个部分的得分以及完整反馈页面的地址。第一次运行时，
+# **请先保存 notebook**（Ctrl+S，或“文件 ▸ 保存”），然后删去下面 `submit("backprop.ipynb")` 前的 `#` 并运行该单元格：
+# 它提交的是磁盘上的 `backprop.ipynb` 文件，而不是当前内核中的内容（“全部运行”不会替你提交）。课程服务器评分完成后，它会打印每个部分的得分以及完整反馈页面的地址。第一次运行时，
 # 它会询问任课教师发给你的令牌（token）。在终端运行 `python submit.py backprop.ipynb` 的效果相同（见 `README.md`）。
 
 # %% role="notebook"
@@ -1302,5 +1303,5 @@ try:
 except ImportError:  # the notebook was copied elsewhere (or this is the instructor's source)
     print("submit.py is not next to this notebook: run it in the homework's folder")
     print("submit.py 不在本 notebook 所在的目录中：请在作业目录中运行本 notebook")
-else:
-    submit("backprop.ipynb")
+
+# submit("backprop.ipynb")
