@@ -118,7 +118,10 @@ def test_release_is_deterministic():
 
 @pytest.mark.parametrize("lang", LANGS)
 def test_each_language_has_its_own_folder(student_files, lang):
-    expected = {f"{lang}/nn.py", f"{lang}/backprop.ipynb", f"{lang}/check.py", f"{lang}/README.md"}
+    expected = {
+        f"{lang}/{name}"
+        for name in ("nn.py", "backprop.ipynb", "check.py", "submit.py", "README.md")
+    }
     assert expected <= set(student_files)
     assert f'LANG = "{lang}"' in student_files[f"{lang}/check.py"].replace("'", '"')
 
@@ -282,6 +285,7 @@ def test_no_markers_and_no_hidden_cases_in_the_release(student_files, lang):
         "backprop.ipynb",
         "check.py",
         "nn.py",
+        "submit.py",
     ]
 
 
@@ -642,10 +646,13 @@ def executed_notebook(request, tmp_path_factory, student_files, solution_files):
     nbclient = pytest.importorskip("nbclient")
     lang = request.param
     folder = tmp_path_factory.mktemp(f"notebook-{lang}")
-    (folder / "check.py").write_text(student_files[f"{lang}/check.py"], encoding="utf-8")
+    for name in ("check.py", "submit.py"):
+        (folder / name).write_text(student_files[f"{lang}/{name}"], encoding="utf-8")
     nb = _filled_notebook(student_files, solution_files, lang)
     mp = pytest.MonkeyPatch()
     mp.setenv("BPGRADE_FAST", "1")  # short training loops; the kernel inherits the environment
+    for name in ("BPGRADE_SERVER", "BPGRADE_TOKEN"):  # the submit cell must submit nowhere
+        mp.delenv(name, raising=False)
     # check("part") in the kernel must grade with the autograder under test, not an installed one.
     mp.setenv(
         "PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
@@ -684,6 +691,16 @@ def test_filled_notebook_runs_without_errors(executed_notebook):
         if "image/png" in o.get("data", {})
     ]
     assert len(images) >= 2  # the digits and the learning curves
+
+
+def test_run_all_never_submits(executed_notebook):
+    """The last cell imports submit() and holds the call commented out: the student submits on
+    purpose (an attempt limit must not be spent by Run All), and the cell runs without error."""
+    lang, nb, _ = executed_notebook
+    last = nb.cells[-1]
+    assert '# submit("backprop.ipynb")' in last.source
+    assert "from submit import submit" in last.source
+    assert [o for o in last.outputs if o.output_type in ("error", "stream")] == []
 
 
 def _check_cell_outputs(nb) -> dict[str, str]:

@@ -1,4 +1,4 @@
-"""``bpgrade release``: build the student handout (nn.py, notebook, check.py, README) from the source.
+"""``bpgrade release``: build the student handout (nn.py, notebook, check.py, submit.py, README).
 
 bpgrade release                          # all languages -> assignments/backprop/{en,zh}/
 bpgrade release --lang zh                # only assignments/backprop/zh/
@@ -6,6 +6,8 @@ bpgrade release --check                  # exit 1 if the committed release is ou
 bpgrade release --solution --out DIR     # the instructor's version (solutions kept)
 bpgrade release --install "pip install https://course.example.edu/bpgrade-0.1.0-py3-none-any.whl"
                                          # the handout tells students this install line
+bpgrade release --server https://grader.example.edu --out DIR
+                                         # submit.py submits there (bpgrade serve)
 """
 
 from __future__ import annotations
@@ -61,6 +63,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "course index); written into the handout and check.py",
     )
     parser.add_argument(
+        "--server",
+        metavar="URL",
+        help="the course server (bpgrade serve) that submit.py submits to, e.g. "
+        "https://grader.example.edu; written into submit.py and the handout",
+    )
+    parser.add_argument(
         "--check", action="store_true", help="write nothing; exit 1 if the release on disk differs"
     )
     parser.set_defaults(func=run)
@@ -77,7 +85,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         homework, spec = load_homework(args.homework, args.root)
         source = args.source or homework.source
-        files = build_release(source, spec, langs, solution=args.solution, install=args.install)
+        files = build_release(
+            source, spec, langs, solution=args.solution, install=args.install, server=args.server
+        )
     except (OSError, SpecError, SourceError, MarkerError, HandoutError) as exc:
         print(f"bpgrade release: {exc}", file=sys.stderr)
         return 2

@@ -1,4 +1,4 @@
-"""solutions/<hw>/<hw>.py  ->  assignments/<hw>/{en,zh}/{nn.py, <hw>.ipynb, check.py, README.md}.
+"""solutions/<hw>/<hw>.py -> assignments/<hw>/{en,zh}/{nn.py, <hw>.ipynb, check.py, submit.py, README.md}.
 
 Everything is built in memory as ``{relative path: text}`` first, so writing, checking for drift
 and testing all use the same function (:func:`build_release`).
@@ -18,6 +18,7 @@ from autograder.spec import Spec, load_spec
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHECK_TEMPLATE = Path(__file__).with_name("check_template.py")
+SUBMIT_TEMPLATE = Path(__file__).with_name("submit_template.py")
 _CONFIG_BLOCK = re.compile(r"# --- set by bpgrade release ---\n.*?# --- end ---\n", re.S)
 _DEF = re.compile(r"^def\s+(\w+)\s*\(", re.M)
 
@@ -48,6 +49,7 @@ def build_release(
     *,
     solution: bool = False,
     install: str | None = None,
+    server: str | None = None,
 ) -> dict[str, str]:
     """Build every file of a release in memory.
 
@@ -65,6 +67,10 @@ def build_release(
         The instructor's command that installs the self-check (validated by
         :func:`~autograder.release.handout.check_install_line`); without it the handout says the
         instructor gives one.
+    server : str, optional
+        The course server's base URL (validated by
+        :func:`~autograder.release.handout.check_server_url`), written into ``submit.py`` and the
+        handout; without it students give ``--server`` or ``$BPGRADE_SERVER``.
 
     Returns
     -------
@@ -78,6 +84,7 @@ def build_release(
     """
     langs = tuple(langs)
     install = None if install is None else handout.check_install_line(install)
+    server = None if server is None else handout.check_server_url(server)
     unknown = set(langs) - set(LANGS)
     if unknown or not langs:
         raise ValueError(f"languages must be among {LANGS}, got {langs}")
@@ -91,7 +98,14 @@ def build_release(
             cells, lang, solution=solution, where=where
         )
         nb_cells = notebook_cells(
-            cells, spec, lang, part_order, solution=solution, where=where, install=install
+            cells,
+            spec,
+            lang,
+            part_order,
+            solution=solution,
+            where=where,
+            install=install,
+            server=server,
         )
         meta = {
             "homework": spec.name,
@@ -100,9 +114,10 @@ def build_release(
         }
         files[f"{lang}/{notebook_name}"] = notebook_text(build_notebook(nb_cells, meta))
         files[f"{lang}/README.md"] = readme(
-            cells, spec, lang, part_order, where=where, install=install
+            cells, spec, lang, part_order, where=where, install=install, server=server
         )
         files[f"{lang}/check.py"] = check_script(lang, spec.module_name, install)
+        files[f"{lang}/submit.py"] = submit_script(lang, spec.module_name, spec.name, server)
     if set(langs) == set(LANGS):
         files["README.md"] = handout.index_readme(spec)
     return files
@@ -173,6 +188,7 @@ def notebook_cells(
     solution: bool,
     where: str,
     install: str | None = None,
+    server: str | None = None,
 ) -> list[NotebookCell]:
     """The notebook's cells for one language, with text filled in and our metadata."""
     function_parts: dict[str, list[str]] = {}
@@ -184,7 +200,9 @@ def notebook_cells(
             continue
         if cell.kind == "markdown":
             here = f"{where}:{cell.line}"
-            text = handout.fill(cell.text, spec, lang, part_order, where=here, install=install)
+            text = handout.fill(
+                cell.text, spec, lang, part_order, where=here, install=install, server=server
+            )
             meta = {"role": "markdown", **({"part": cell.part} if cell.part else {})}
             out.append(NotebookCell("markdown", text, meta))
             continue
@@ -211,11 +229,18 @@ def readme(
     *,
     where: str,
     install: str | None = None,
+    server: str | None = None,
 ) -> str:
     """README.md of one language: its readme cells, filled in."""
     texts = [
         handout.fill(
-            cell.text, spec, lang, part_order, where=f"{where}:{cell.line}", install=install
+            cell.text,
+            spec,
+            lang,
+            part_order,
+            where=f"{where}:{cell.line}",
+            install=install,
+            server=server,
         )
         for cell in cells
         if cell.role == "readme" and cell.in_lang(lang)
@@ -227,17 +252,27 @@ def readme(
 
 def check_script(lang: str, module_name: str, install: str | None = None) -> str:
     """check.py of one language: the template with its settings block filled in."""
-    template = CHECK_TEMPLATE.read_text(encoding="utf-8")
-    settings = (
-        "# --- set by bpgrade release ---\n"
-        f"LANG = {lang!r}\n"
-        f"DEFAULT_FILE = {module_name!r}\n"
-        f"INSTALL = {install!r}\n"
-        "# --- end ---\n"
+    return _with_settings(
+        CHECK_TEMPLATE, {"LANG": lang, "DEFAULT_FILE": module_name, "INSTALL": install}
     )
-    text, count = _CONFIG_BLOCK.subn(settings, template)
+
+
+def submit_script(lang: str, module_name: str, homework: str, server: str | None = None) -> str:
+    """submit.py of one language: the template with its settings block filled in."""
+    return _with_settings(
+        SUBMIT_TEMPLATE,
+        {"LANG": lang, "SERVER": server, "DEFAULT_FILE": module_name, "HOMEWORK": homework},
+    )
+
+
+def _with_settings(template_path: Path, settings: dict[str, str | None]) -> str:
+    """The template's text with its ``# --- set by bpgrade release ---`` block replaced."""
+    lines = "".join(f"{name} = {value!r}\n" for name, value in settings.items())
+    block = f"# --- set by bpgrade release ---\n{lines}# --- end ---\n"
+    # A function as the replacement: a URL's backslashes must not be read as group references.
+    text, count = _CONFIG_BLOCK.subn(lambda _: block, template_path.read_text(encoding="utf-8"))
     if count != 1:
-        raise RuntimeError(f"{CHECK_TEMPLATE}: the settings block is missing")
+        raise RuntimeError(f"{template_path}: the settings block is missing")
     return text
 
 

@@ -38,6 +38,7 @@
 # | `backprop.ipynb` | the handout: the lecture's derivations, your code, a check cell per part, training on real digits |
 # | `nn.py` | the same functions as a plain module, if you prefer an editor to Jupyter |
 # | `check.py` | runs the public test cases on your work and prints a per-part table |
+# | `submit.py` | submits your work to the course server and prints your grade per part |
 #
 # Submit **either** `nn.py` **or** `backprop.ipynb` (the grader accepts both).
 #
@@ -73,6 +74,10 @@
 #
 # The notebook uses numpy, scipy, matplotlib and scikit-learn (its bundled 8x8 digits, no download).
 # Set `BPGRADE_FAST=1` to make the training cells run only a few iterations.
+#
+# ## Submitting
+#
+# {{submit}}
 
 # %% [markdown] role="readme" lang="zh"
 # # 作业：神经网络的反向传递算法 (ex4)
@@ -84,6 +89,7 @@
 # | `backprop.ipynb` | 作业讲义：课上的推导、你要写的代码、每个部分的自测单元、在真实手写数字上训练 |
 # | `nn.py` | 同样的函数，写成普通的 Python 模块，喜欢用编辑器的同学可以直接改它 |
 # | `check.py` | 用公开测试用例检查你的代码，并按部分打印结果表 |
+# | `submit.py` | 把作业提交到课程服务器，并按部分打印得分 |
 #
 # 提交 `nn.py` **或** `backprop.ipynb` 中的**一个**即可（两种格式评分程序都接受）。
 #
@@ -117,6 +123,10 @@
 #
 # notebook 需要 numpy、scipy、matplotlib 和 scikit-learn（使用其自带的 8x8 手写数字数据，无需下载）。
 # 设置环境变量 `BPGRADE_FAST=1` 可以让训练单元只迭代很少几步。
+#
+# ## 提交作业
+#
+# {{submit}}
 
 # %% role="module-only"
 """Homework: backpropagation (lecture 3.2, after Andrew Ng's ex4).
@@ -1269,3 +1279,29 @@ for name, params in [("gradient descent", params_gd), ("conjugate gradient", res
 # * 一定要先在小网络上用数值梯度检验它。
 #
 # 提交前请运行 `python check.py backprop.ipynb`（或 `python check.py nn.py`）。
+
+# %% [markdown] lang="en"
+# ## Submit
+#
+# **Save the notebook first** (Ctrl+S, or File ▸ Save), then remove the `#` in front of
+# `submit("backprop.ipynb")` below and run the cell: it sends the file on disk, `backprop.ipynb`,
+# not what this kernel holds (Run All never submits for you). It prints your score per part once
+# the course server has graded it, and the address of the page with the full feedback. The first
+# time, it asks for the token your instructor gives you. `python submit.py backprop.ipynb` does the
+# same from a terminal (see `README.md`).
+
+# %% [markdown] lang="zh"
+# ## 提交作业
+#
+# **请先保存 notebook**（Ctrl+S，或“文件 ▸ 保存”），然后删去下面 `submit("backprop.ipynb")` 前的 `#` 并运行该单元格：
+# 它提交的是磁盘上的 `backprop.ipynb` 文件，而不是当前内核中的内容（“全部运行”不会替你提交）。课程服务器评分完成后，它会打印每个部分的得分以及完整反馈页面的地址。第一次运行时，
+# 它会询问任课教师发给你的令牌（token）。在终端运行 `python submit.py backprop.ipynb` 的效果相同（见 `README.md`）。
+
+# %% role="notebook"
+try:
+    from submit import submit  # submit.py lives next to this notebook
+except ImportError:  # the notebook was copied elsewhere (or this is the instructor's source)
+    print("submit.py is not next to this notebook: run it in the homework's folder")
+    print("submit.py 不在本 notebook 所在的目录中：请在作业目录中运行本 notebook")
+
+# submit("backprop.ipynb")
