@@ -82,30 +82,16 @@ async def create_submission(request: Request):
         return who
     if who.role != "student":
         return error(403, msg("server_students_only", lang))
-    wait = server.limiter.hit(who.id)
-    if wait is not None:
-        return error(
-            429, msg("server_rate_limited", lang, seconds=wait), **{"Retry-After": str(wait)}
-        )
-    form = await request.form(max_files=1, max_fields=4, max_part_size=MAX_FORM_FIELD)
     try:
-        lang = _form_lang(form.get("lang"), lang)
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            return error(400, msg("server_no_file", lang))
-        homework = _homework(server.course, form.get("homework"), lang)
-        data = await upload.read(server.max_upload + 1)
-        if len(data) > server.max_upload:
-            return error(413, msg("server_too_large", lang, limit=server.max_upload_text))
-        submission_id = await run_in_threadpool(
-            _accept, server, who.id, homework, upload.filename or "", data, lang
-        )
+        check_rate(server, who.id, lang)  # before the body is read
+        form = await request.form(max_files=1, max_fields=4, max_part_size=MAX_FORM_FIELD)
+        try:
+            submission_id = await receive_upload(server, who.id, form, lang)
+        finally:
+            await form.close()
     except Refused as refused:
         headers = {"Retry-After": str(refused.retry_after)} if refused.retry_after else {}
         return error(refused.status, refused.text, **headers)
-    finally:
-        await form.close()
-    server.wake_workers()
     position = server.queue().position(submission_id)
     return JSONResponse(
         {"id": submission_id, "status": "queued", "position": position}, status_code=202
@@ -148,7 +134,7 @@ def get_gradebook(request: Request, homework: str = DEFAULT_HOMEWORK):
     if not isinstance(who, Principal):
         return who
     try:
-        homework = _homework(server.course, homework, lang)
+        homework = homework_named(server.course, homework, lang)
     except Refused as refused:
         return error(refused.status, refused.text)
     rows = gradebook_rows(server.conn(), server.course, homework)
@@ -164,7 +150,7 @@ async def create_regrade(request: Request):
         return who
     body = await _json_body(request)
     try:
-        homework = _homework(server.course, body.get("homework"), lang)
+        homework = homework_named(server.course, body.get("homework"), lang)
         regrade_id = regrade.start(server.conn(), homework, lang)
     except Refused as refused:
         return error(refused.status, refused.text)
@@ -202,8 +188,38 @@ def publish_regrade(request: Request, regrade_id: int):
 # ---------------------------------------------------------------------------------------------
 
 
-def _accept(server, student_id: str, homework: str, filename: str, data: bytes, lang: str) -> int:
-    """Policy, then the guarded read, then the transaction (in a worker thread: it does I/O)."""
+def check_rate(server, student_id: str, lang: str) -> None:
+    """Refuse (429) a student over the upload rate limit."""
+    wait = server.limiter.hit(student_id)
+    if wait is not None:
+        raise Refused(429, msg("server_rate_limited", lang, seconds=wait), retry_after=wait)
+
+
+async def receive_upload(server, student_id: str, form, lang: str) -> int:
+    """The checks every upload passes, from the API or the page's form; returns the new id.
+
+    Messages are in ``lang`` (the page's); the feedback is in the form's ``lang`` field if it
+    has one. Raises :class:`Refused`.
+    """
+    upload = form.get("file")
+    if not isinstance(upload, UploadFile):
+        raise Refused(400, msg("server_no_file", lang))
+    homework = homework_named(server.course, form.get("homework"), lang)
+    data = await upload.read(server.max_upload + 1)
+    if len(data) > server.max_upload:
+        raise Refused(413, msg("server_too_large", lang, limit=server.max_upload_text))
+    feedback_lang = form_lang(form.get("lang"), lang)
+    submission_id = await run_in_threadpool(
+        accept_upload, server, student_id, homework, upload.filename or "", data, feedback_lang
+    )
+    server.wake_workers()
+    return submission_id
+
+
+def accept_upload(
+    server, student_id: str, homework: str, filename: str, data: bytes, lang: str
+) -> int:
+    """Policy, then the guarded read, then the transaction (blocking: run it in a thread)."""
     from autograder.server import policy as policies
 
     conn = server.conn()
@@ -233,7 +249,7 @@ def _accept(server, student_id: str, homework: str, filename: str, data: bytes, 
     )
 
 
-def _homework(course, value: object, lang: str) -> str:
+def homework_named(course, value: object, lang: str) -> str:
     name = value if isinstance(value, str) and value else DEFAULT_HOMEWORK
     if name not in course.homeworks:
         known = ", ".join(sorted(course.homeworks))
@@ -243,7 +259,7 @@ def _homework(course, value: object, lang: str) -> str:
     return name
 
 
-def _form_lang(value: object, default: str) -> str:
+def form_lang(value: object, default: str) -> str:
     return value if value in ("en", "zh") else default
 
 

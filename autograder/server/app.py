@@ -16,7 +16,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
-from autograder.server import db
+from autograder.server import db, pages
 from autograder.server.api import router as api_router
 from autograder.server.course import load_course
 from autograder.server.queue import SQLiteQueue
@@ -107,7 +107,7 @@ def create_app(
     )
     app.state.server = server
     app.include_router(api_router)
-    _include_pages(app)
+    pages.install(app)
     app.add_middleware(
         SessionMiddleware,
         secret_key=course.session_key_path.read_text().strip(),
@@ -119,12 +119,3 @@ def create_app(
     app.add_middleware(BodyLimit, limit=server.max_upload + FORM_OVERHEAD)
     app.add_middleware(SecurityHeaders)
     return app
-
-
-def _include_pages(app: FastAPI) -> None:
-    """The student and instructor pages, where they exist (the API works without them)."""
-    try:
-        from autograder.server import pages
-    except ImportError:
-        return
-    pages.install(app)

@@ -115,11 +115,34 @@ def connect(path: str | Path) -> sqlite3.Connection:
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=30000")
     conn.executescript(SCHEMA)
+    _add_columns(conn)
     conn.execute(
         "INSERT OR IGNORE INTO meta(key, value) VALUES ('schema_version', ?)",
         (str(SCHEMA_VERSION),),
     )
     return conn
+
+
+#: Columns added after a table was first released: a course database made by an earlier
+#: version gets them on its next connection (CREATE TABLE IF NOT EXISTS does not add columns).
+ADDED_COLUMNS = {
+    "submissions": {
+        "queued_at": "REAL",
+        "started_at": "REAL",
+        "graded_at": "REAL",
+        "stored_at": "REAL",
+        "worker": "TEXT",
+    },
+}
+
+
+def _add_columns(conn: sqlite3.Connection) -> None:
+    for table, columns in ADDED_COLUMNS.items():
+        with transaction(conn):  # two processes connecting at once add each column once
+            have = {row["name"] for row in conn.execute(f"PRAGMA table_info({table})")}
+            for name, declaration in columns.items():
+                if name not in have:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {declaration}")
 
 
 @contextmanager

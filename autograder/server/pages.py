@@ -35,8 +35,6 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import UploadFile
 
 from autograder.messages import msg
 from autograder.report.html import STYLE
@@ -289,20 +287,8 @@ async def student_submit(request: Request) -> Response:
     try:
         if not csrf_ok(request, form.get("csrf_token")):
             raise Refused(403, msg("server_csrf", lang))
-        wait = server.limiter.hit(who.id)
-        if wait is not None:
-            raise Refused(429, msg("server_rate_limited", lang, seconds=wait), retry_after=wait)
-        upload = form.get("file")
-        if not isinstance(upload, UploadFile):
-            raise Refused(400, msg("server_no_file", lang))
-        homework = api._homework(server.course, form.get("homework"), lang)
-        data = await upload.read(server.max_upload + 1)
-        if len(data) > server.max_upload:
-            raise Refused(413, msg("server_too_large", lang, limit=server.max_upload_text))
-        feedback_lang = api._form_lang(form.get("lang"), lang)
-        submission_id = await run_in_threadpool(
-            api._accept, server, who.id, homework, upload.filename or "", data, feedback_lang
-        )
+        api.check_rate(server, who.id, lang)
+        submission_id = await api.receive_upload(server, who.id, form, lang)
     except Refused as refused:
         headers = {"Retry-After": str(refused.retry_after)} if refused.retry_after else None
         return student_page_response(
@@ -310,7 +296,6 @@ async def student_submit(request: Request) -> Response:
         )
     finally:
         await form.close()
-    server.wake_workers()
     return redirect(f"/submissions/{submission_id}")
 
 

@@ -198,3 +198,18 @@ def test_a_regrade_result_waits_for_publication(conn):
     ).fetchone()[0]
     assert published == result(version="v1").key
     assert pending == result(version="v2").key
+
+
+def test_a_database_from_before_the_phase_columns_gets_them(tmp_path):
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE submissions (id INTEGER PRIMARY KEY AUTOINCREMENT, student_id TEXT NOT NULL,"
+        " homework TEXT NOT NULL, filename TEXT NOT NULL, sha256 TEXT NOT NULL, size INTEGER "
+        "NOT NULL, lang TEXT NOT NULL, submitted_at REAL NOT NULL, status TEXT NOT NULL, "
+        "result_key TEXT, error TEXT);"
+    )
+    old.close()
+    conn = db.connect(path)
+    columns = {row["name"] for row in conn.execute("PRAGMA table_info(submissions)")}
+    assert {"queued_at", "started_at", "graded_at", "stored_at", "worker"} <= columns
