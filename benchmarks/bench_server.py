@@ -3,7 +3,7 @@
 Run from the repository root (after ``bpgrade setup``, with the ``server`` extra)::
 
     python benchmarks/bench_server.py [--students 100] [--submissions 300] [--workers N]
-                                      [--poll 1.0] [--timeout 1200] [--quick] [--out FILE.json]
+                                      [--poll 2.0] [--timeout 1200] [--quick] [--out FILE.json]
 
 Loopback only, bounded (``--timeout``), and it stops by itself (the server is killed, with its
 process group, in every case).
@@ -75,6 +75,7 @@ HOSTILE = (
     "kill_everything",
 )
 HOSTILE_EVERY = 10
+POLL_RETRIES = 3
 
 
 # ---------------------------------------------------------------------------------------------
@@ -140,6 +141,7 @@ class Sent:
     score: float | None = None
     error: str | None = None
     retries: int = 0
+    poll_failures: int = 0
 
 
 @dataclass
@@ -157,7 +159,7 @@ def student(url: str, token: str, items: list[Item], burst: Burst, poll: float, 
         try:
             sent.id = _upload(url, token, item, sent, deadline)["id"]
             while time.monotonic() < deadline:
-                shown = get_json(url, f"/api/submissions/{sent.id}", token)
+                shown = _poll(url, f"/api/submissions/{sent.id}", token, sent)
                 if shown["status"] in ("done", "error"):
                     sent.seen_done, sent.status = time.perf_counter(), shown["status"]
                     sent.score = shown["score"]
@@ -169,6 +171,19 @@ def student(url: str, token: str, items: list[Item], burst: Burst, poll: float, 
         except (OSError, HTTPFailure, ValueError) as exc:
             sent.error = f"{type(exc).__name__}: {exc}"
             return
+
+
+def _poll(url: str, path: str, token: str, sent: Sent) -> dict:
+    """GET, retried on a connection error (a poll is idempotent; an upload is not retried)."""
+    for attempt in range(POLL_RETRIES):
+        try:
+            return get_json(url, path, token)
+        except OSError:
+            if attempt == POLL_RETRIES - 1:
+                raise
+            sent.poll_failures += 1
+            time.sleep(1.0)
+    raise AssertionError("unreachable")
 
 
 def _upload(url: str, token: str, item: Item, sent: Sent, deadline: float) -> dict:
@@ -260,6 +275,7 @@ def _server_figures(burst: Burst, wall: float, course, gradebook: list[dict]) ->
         "done": len(done),
         "errors": [f"{s.item.kind} (#{s.id}): {s.error}" for s in sent if s.error][:10],
         "rate_limited_retries": sum(s.retries for s in sent),
+        "poll_failures_retried": sum(s.poll_failures for s in sent),
         "wall_s": round(wall, 2),
         "throughput_per_s": round(len(done) / wall, 3),
         "client_median_s": _q(client, 0.5),
@@ -342,7 +358,8 @@ def print_table(server: dict, batch: dict, args) -> None:
     )
     print(
         f"\nserver start (to all workers up): {server['ready_s']:.1f} s; "
-        f"429 retries: {server['rate_limited_retries']}; health after: {server['health_after']}"
+        f"429 retries: {server['rate_limited_retries']}; "
+        f"failed polls retried: {server['poll_failures_retried']}; health after: {server['health_after']}"
     )
     print("\nnothing lost or duplicated:")
     for check, ok in server["checks"].items():
@@ -361,7 +378,7 @@ def main() -> int:
         default=os.cpu_count() or 1,
         help="server --workers and grade-all --jobs (default: CPU count)",
     )
-    parser.add_argument("--poll", type=float, default=1.0, help="client poll interval (s)")
+    parser.add_argument("--poll", type=float, default=2.0, help="client poll interval (s)")
     parser.add_argument("--timeout", type=float, default=1200.0, help="bound per contender (s)")
     parser.add_argument("--quick", action="store_true", help="20 students, 40 submissions")
     parser.add_argument("--out", type=Path, default=None, help="also write the figures as JSON")

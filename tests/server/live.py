@@ -84,14 +84,20 @@ def make_course(folder: Path, students: list[str], *, uploads_per_minute: int = 
 # ---------------------------------------------------------------------------------------------
 
 
-def _stat(pid: int) -> tuple[str, int] | None:
-    """(state, parent pid) of ``pid`` from /proc, or None if it is gone."""
+def _stat(pid: int) -> tuple[str, int, int, int] | None:
+    """(state, parent pid, start time, process group) of ``pid`` from /proc, or None if gone."""
     try:
         text = Path(f"/proc/{pid}/stat").read_text()
     except (FileNotFoundError, ProcessLookupError, PermissionError):
         return None
     fields = text[text.rindex(")") + 2 :].split()  # the name in parentheses may hold spaces
-    return fields[0], int(fields[1])
+    return fields[0], int(fields[1]), int(fields[19]), int(fields[2])
+
+
+def start_time(pid: int) -> int | None:
+    """When ``pid`` started (clock ticks since boot): with the pid, names one process."""
+    stat = _stat(pid)
+    return None if stat is None else stat[2]
 
 
 def alive(pid: int) -> bool:
@@ -100,14 +106,22 @@ def alive(pid: int) -> bool:
     return stat is not None and stat[0] not in ("Z", "X")
 
 
-def children(pid: int) -> list[int]:
+def _living(where) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             stat = _stat(int(entry.name))
-            if stat is not None and stat[1] == pid and stat[0] not in ("Z", "X"):
+            if stat is not None and stat[0] not in ("Z", "X") and where(stat):
                 found.append(int(entry.name))
     return sorted(found)
+
+
+def children(pid: int) -> list[int]:
+    return _living(lambda stat: stat[1] == pid)
+
+
+def group_members(pgid: int) -> list[int]:
+    return _living(lambda stat: stat[3] == pgid)
 
 
 def descendants(pid: int) -> list[int]:
@@ -139,7 +153,10 @@ def wait_gone(pids: list[int], timeout: float) -> list[int]:
         time.sleep(0.05)
 
 
-def _kill(pid: int) -> None:
+def _kill(pid: int, started: int | None = None) -> None:
+    """SIGKILL ``pid``; with ``started``, only if it is still that process (pids are reused)."""
+    if started is not None and start_time(pid) != started:
+        return
     try:
         os.kill(pid, signal.SIGKILL)
     except ProcessLookupError:
@@ -166,18 +183,26 @@ class LiveServer:
     course_root: Path
     workers: int
     log: Path
-    _seen: set[int] = field(default_factory=set)
+    _seen: dict[int, int] = field(default_factory=dict)  # pid -> start time, for stop()
+
+    def _remember(self, pids: list[int]) -> None:
+        for pid in pids:
+            started = start_time(pid)
+            if started is not None:
+                self._seen.setdefault(pid, started)
 
     def worker_pids(self) -> list[int]:
         """The server's grading workers: its children running :mod:`autograder.server.worker`."""
         pids = [pid for pid in children(self.proc.pid) if WORKER_MODULE in cmdline(pid)]
-        self._seen.update(pids)
+        self._remember(pids)
         return pids
 
     def tree(self) -> list[int]:
         """The server and everything it started (also remembered for :meth:`stop`)."""
+        if self.proc.poll() is not None:  # its pid may name another process by now
+            return []
         pids = [self.proc.pid, *descendants(self.proc.pid)]
-        self._seen.update(pids)
+        self._remember(pids)
         return pids
 
     def health(self) -> dict:
@@ -187,10 +212,7 @@ class LiveServer:
         """SIGKILL the whole process group (a machine crash), or the server process alone."""
         self.tree()
         if group:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            self._killpg()
         else:
             _kill(self.proc.pid)
         self.proc.wait(timeout=30)
@@ -200,7 +222,7 @@ class LiveServer:
         if pid not in self.worker_pids():
             raise ValueError(f"{pid} is not a grading worker of this server")
         self.tree()
-        _kill(pid)
+        _kill(pid, self._seen.get(pid))
 
     def stop(self, sig: int | None = None, timeout: float = 30.0) -> int | None:
         """End the server: ``sig`` (e.g. SIGINT) and wait, then SIGKILL whatever is left.
@@ -215,19 +237,24 @@ class LiveServer:
                 code = self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 code = None
-        if self.proc.poll() is None:
-            self.tree()
-        try:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-        for pid in self._seen:
+        self.tree()
+        self._killpg()
+        for pid, started in self._seen.items():  # the sandboxes run in sessions of their own
             if pid != self.proc.pid and alive(pid):
-                _kill(pid)
+                _kill(pid, started)
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait(timeout=30)
         return code
+
+    def _killpg(self) -> None:
+        """SIGKILL the server's process group (its pgid is its pid, while any member lives)."""
+        if self.proc.returncode is not None and not group_members(self.proc.pid):
+            return  # reaped, and nothing of its group is left: the number may name another
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
 
     def log_tail(self, lines: int = 40) -> str:
         try:
