@@ -44,6 +44,11 @@ class LocalPool:
         self.started_at: dict[int, float] = {}
         self.lock = threading.Lock()
         self.stopping = threading.Event()
+        # Linux's PR_SET_PDEATHSIG follows the *thread* that started a worker: the supervisor
+        # thread, which starts the replacements, must outlive them, or they die mid-job the moment
+        # it ends. It leaves its loop (``left_loop``) and waits for ``drained`` (set by stop).
+        self.left_loop = threading.Event()
+        self.drained = threading.Event()
         self.thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -74,8 +79,8 @@ class LocalPool:
     def stop(self, grace: float = 5.0) -> None:
         """Let workers finish their job (up to ``grace`` seconds), then kill them; release claims."""
         self.stopping.set()
-        if self.thread is not None:  # the supervisor shares self.queue's connection
-            self.thread.join(timeout=SUPERVISE_EVERY + CRASH_LOOP_BACKOFF + 1.0)
+        if self.thread is not None:  # no replacement is being started after this
+            self.left_loop.wait(timeout=SUPERVISE_EVERY + CRASH_LOOP_BACKOFF + 1.0)
         with self.lock:
             procs = list(self.procs)
         for proc in procs:
@@ -87,6 +92,10 @@ class LocalPool:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+        self.drained.set()
+        if self.thread is not None:  # the supervisor shares self.queue's connection
+            self.thread.join(timeout=SUPERVISE_EVERY + CRASH_LOOP_BACKOFF + 1.0)
+        for proc in procs:
             self.queue.release_worker(worker_name(proc.pid))
 
     def _spawn(self) -> subprocess.Popen:
@@ -106,6 +115,13 @@ class LocalPool:
         return proc
 
     def _supervise(self) -> None:
+        try:
+            self._replace_the_dead()
+        finally:
+            self.left_loop.set()
+            self.drained.wait()  # keep the replacements' parent thread alive (see __init__)
+
+    def _replace_the_dead(self) -> None:
         last_expired = time.monotonic()
         while not self.stopping.wait(SUPERVISE_EVERY):
             with self.lock:

@@ -1,4 +1,5 @@
-"""A course folder for the server tests: three students, the instructor, and their tokens."""
+"""Server test fixtures: a course folder (three students, the instructor, their tokens), and
+real servers in subprocesses (``live_servers``)."""
 
 from __future__ import annotations
 
@@ -39,3 +40,24 @@ def course(tmp_path) -> CourseFixture:
     with open(summary.tokens_path, newline="", encoding="utf-8") as f:
         tokens = {row["id"]: row["token"] for row in csv.DictReader(f)}
     return CourseFixture(summary.root, tokens, summary.instructor_token)
+
+
+@pytest.fixture
+def live_servers():
+    """``start(course_root, workers=1)``: a real ``bpgrade serve`` (tests/server/live.py), ready.
+
+    Every server started is killed at teardown, its whole process group and every process it
+    started, whatever the test did to it.
+    """
+    from tests.server.live import start_server
+
+    started = []
+
+    def start(course_root, workers: int = 1):
+        server = start_server(course_root, workers)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
