@@ -51,7 +51,7 @@ from autograder.messages import msg
 
 HOMEWORK = "backprop"
 WINDOW = 256
-POLL_S = 0.1
+POLL_S = 0.05
 MAX_ATTEMPTS = 3  # grader errors on one submission before its error row
 MAX_LOST = 5  # times its worker died under it
 NO_WORKER_S = 120.0

@@ -44,7 +44,7 @@ log = logging.getLogger("bpgrade.dispatch")
 PREFIX = "celery:"
 LIVE_WINDOW = 64
 REGRADE_WINDOW = 8
-POLL_S = 0.2
+POLL_S = 0.05
 BACKOFF_S = 2.0
 
 
