@@ -23,7 +23,13 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "worker", help="grade jobs from a broker (for serve --broker and grade-all --broker)"
     )
-    p.add_argument("--broker", required=True, help="redis://HOST:PORT/DB or rediss:// (TLS)")
+    p.add_argument(
+        "--broker",
+        default=os.environ.get("BPGRADE_BROKER"),
+        required="BPGRADE_BROKER" not in os.environ,
+        help="redis://HOST:PORT/DB or rediss:// (TLS); default $BPGRADE_BROKER (a URL with a "
+        "password is better kept out of the process list)",
+    )
     p.add_argument(
         "--course",
         type=Path,
