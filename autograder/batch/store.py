@@ -133,17 +133,21 @@ def write_student(
     dict
         The results document written.
     """
-    clean_temp(folder)
+    markdown, page, results = render_student(report, meta)
+    write_rendered(folder, markdown, page, results, grader_error=grader_error)
+    return results
+
+
+def render_student(report: GradeReport, meta: BatchMeta) -> tuple[str, str, dict]:
+    """``feedback.md``, ``feedback.html`` and the ``results.json`` document of one student.
+
+    Separate from writing so that a remote worker (``grade-all --broker``) renders exactly what
+    a local run writes.
+    """
     # A file name that is not UTF-8 (GBK) is shown with its bytes escaped, never half-written.
     report = replace(
         report, student_id=escaped(report.student_id), submission=escaped(report.submission)
     )
-    write_atomic(folder / FEEDBACK_MD, to_markdown(report))
-    write_atomic(folder / FEEDBACK_HTML, to_html(report))
-    if grader_error is not None:
-        write_atomic(folder / GRADER_ERROR, grader_error)
-    else:  # a regrade that worked: the old traceback no longer describes this result
-        (folder / GRADER_ERROR).unlink(missing_ok=True)
     results = to_gradescope(report)
     results["extra_data"]["batch"] = {
         "status": meta.status,
@@ -154,8 +158,21 @@ def write_student(
         "max_parts": {p.part: p.points for p in report.parts},
         "execution_time": report.execution_time,
     }
+    return to_markdown(report), to_html(report), results
+
+
+def write_rendered(
+    folder: Path, markdown: str, page: str, results: dict, *, grader_error: str | None = None
+) -> None:
+    """Write rendered feedback files, ``results.json`` last (see the module docstring)."""
+    clean_temp(folder)
+    write_atomic(folder / FEEDBACK_MD, markdown)
+    write_atomic(folder / FEEDBACK_HTML, page)
+    if grader_error is not None:
+        write_atomic(folder / GRADER_ERROR, grader_error)
+    else:  # a regrade that worked: the old traceback no longer describes this result
+        (folder / GRADER_ERROR).unlink(missing_ok=True)
     write_atomic(folder / RESULTS, dump_json(results))
-    return results
 
 
 def status_of(report: GradeReport) -> str:

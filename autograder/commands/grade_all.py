@@ -57,6 +57,17 @@ def add_parser(sub) -> argparse.ArgumentParser:
         "job's zygote (slower; for comparison, or if a zygote misbehaves)",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--broker",
+        default=None,
+        help="send the gradings to `bpgrade worker` processes through this Redis broker "
+        "(redis://HOST:PORT/DB, rediss:// for TLS); --jobs, --pool and --tier are then theirs",
+    )
+    p.add_argument(
+        "--allow-remote-broker",
+        action="store_true",
+        help="accept a broker on another machine without a password (a private network)",
+    )
     add_grading_options(p)
     return p
 
@@ -137,12 +148,23 @@ def run(args: argparse.Namespace) -> int:
         raise GraderError(str(exc)) from None
     for warning in found.warnings:
         print(f"warning: {warning}")
+    broker = None
+    if args.broker is not None and not args.report_only:
+        from autograder.commands.worker import broker_from
+
+        broker = broker_from(args.broker, allow_remote=args.allow_remote_broker).url
     if resolve_secret()[1] and not args.report_only:
-        print(
-            "warning: no course secret ($BPGRADE_SECRET or $BPGRADE_SECRET_FILE): hidden cases use the public demo secret"
-        )
+        if broker is None:
+            print(
+                "warning: no course secret ($BPGRADE_SECRET or $BPGRADE_SECRET_FILE): hidden cases use the public demo secret"
+            )
+        else:
+            print(
+                "note: no course secret here ($BPGRADE_SECRET): the workers' course secret seeds "
+                "the hidden cases, unchecked"
+            )
     if not args.report_only:
-        _grade(found.submissions, options, progress=not args.no_progress)
+        _grade(found.submissions, options, progress=not args.no_progress, broker=broker)
     rows = build_rows(found.submissions, args.out, spec)
     gradebook = write_gradebook(rows, args.out, spec)
     report = write_class_report(rows, spec, args.out, lang=args.lang)
@@ -150,10 +172,19 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _grade(submissions, options: BatchOptions, *, progress: bool) -> None:
+def _grade(
+    submissions, options: BatchOptions, *, progress: bool, broker: str | None = None
+) -> None:
     bar = _Progress(progress)
     try:
-        result = grade_all(submissions, options, on_plan=bar.start, on_outcome=bar.advance)
+        if broker is None:
+            result = grade_all(submissions, options, on_plan=bar.start, on_outcome=bar.advance)
+        else:
+            from autograder.distributed.batch import grade_all_broker
+
+            result = grade_all_broker(
+                submissions, options, broker, on_plan=bar.start, on_outcome=bar.advance
+            )
     except BatchAborted as exc:
         raise GraderError(str(exc)) from None
     finally:
@@ -161,7 +192,7 @@ def _grade(submissions, options: BatchOptions, *, progress: bool) -> None:
     if result.outcomes:
         print(
             f"graded {len(result.outcomes)} submissions in {result.wall_time:.1f} s "
-            f"with {options.jobs} jobs"
+            + (f"with {options.jobs} jobs" if broker is None else "on the broker's workers")
         )
     for o in result.outcomes:
         if o.status == "grader_error":  # the instructor's terminal gets the detail

@@ -3,7 +3,8 @@
 Students submit on its pages or with the release's ``submit.py``; instructors watch the gradebook.
 Nothing else has to run: the database and the queue are one SQLite file in DIR, and the grading
 workers are child processes (``--workers``). Stop it with Ctrl+C; a killed server loses nothing
-(see :mod:`autograder.server.queue`).
+(see :mod:`autograder.server.queue`). With ``--broker URL`` the gradings go to ``bpgrade worker``
+processes on other machines instead (:mod:`autograder.distributed`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,17 @@ def add_parser(sub) -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=None, help="grading processes (default: CPUs)")
+    p.add_argument(
+        "--broker",
+        default=None,
+        help="grade on `bpgrade worker` processes through this Redis broker "
+        "(redis://HOST:PORT/DB, rediss:// for TLS) instead of local workers",
+    )
+    p.add_argument(
+        "--allow-remote-broker",
+        action="store_true",
+        help="accept a broker on another machine without a password (a private network)",
+    )
     p.add_argument(
         "--https-only",
         action="store_true",
@@ -39,10 +51,17 @@ def run(args: argparse.Namespace) -> int:
             f"the course server needs the 'server' extra ({exc.name} is missing): "
             "pip install 'bpgrade[server]'"
         ) from None
-    if args.workers != 0:
-        _check_sandbox()
+    broker = None
+    if args.broker is not None:
+        from autograder.commands.worker import broker_from
+
+        broker = broker_from(args.broker, allow_remote=args.allow_remote_broker).url
+    elif args.workers != 0:
+        _check_sandbox()  # with a broker, nothing is graded here
     try:
-        app = create_app(args.course, workers=args.workers, https_only=args.https_only)
+        app = create_app(
+            args.course, workers=args.workers, https_only=args.https_only, broker=broker
+        )
     except CourseError as exc:
         raise GraderError(str(exc)) from None
     uvicorn.run(app, host=args.host, port=args.port, log_level="info", server_header=False)

@@ -1,8 +1,11 @@
 """The ASGI application: :func:`create_app` wires the course, the middleware and the routes.
 
 Run it with ``bpgrade serve DIR`` (uvicorn), or in tests with any ASGI server. The application
-starts its grading pool in its lifespan and stops it on shutdown, so one process is the whole
-course server; ``workers=0`` leaves grading to someone else (tests, or remote workers).
+starts its grading backend in its lifespan and stops it on shutdown, so one process is the whole
+course server; ``workers=0`` leaves grading to someone else (tests). The backend is the local
+pool, or with ``broker=URL`` the dispatcher that sends jobs to ``bpgrade worker`` processes on
+other machines (:class:`autograder.distributed.dispatch.CeleryBackend`); both have ``start()``,
+``stop()``, ``wake()`` and ``alive()``.
 """
 
 from __future__ import annotations
@@ -30,11 +33,12 @@ FORM_OVERHEAD = 64 * 1024
 
 class ServerState:
     """What every request handler shares: the course, one database connection per thread, the
-    upload rate limiter and the grading pool."""
+    upload rate limiter and the grading backend (``pool``: the local pool or the broker's)."""
 
-    def __init__(self, course, workers: int):
+    def __init__(self, course, workers: int, broker: str | None = None):
         self.course = course
         self.workers = workers
+        self.broker = broker
         self.pool = None
         self.limiter = RateLimiter(course.server.uploads_per_minute)
         self.max_upload = int(course.server.max_upload_bytes)
@@ -66,7 +70,12 @@ class ServerState:
 
 
 def create_app(
-    course_root: str | Path, *, workers: int | None = None, https_only: bool = False
+    course_root: str | Path,
+    *,
+    workers: int | None = None,
+    https_only: bool = False,
+    broker: str | None = None,
+    broker_options: dict | None = None,
 ) -> FastAPI:
     """The course server for the course folder ``course_root``.
 
@@ -79,15 +88,25 @@ def create_app(
         ``0`` starts none.
     https_only : bool
         Mark the session cookie ``Secure`` (behind an HTTPS proxy).
+    broker : str, optional
+        A checked broker URL (``bpgrade serve --broker``): grade on ``bpgrade worker`` processes
+        instead of a local pool (``workers`` is then unused).
+    broker_options : dict, optional
+        Passed to the broker backend (tests shorten its times).
     """
     course = load_course(course_root)
     if workers is None:
         workers = course.server.workers or os.cpu_count() or 1
-    server = ServerState(course, workers)
+    server = ServerState(course, workers, broker)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        if server.workers > 0:
+        if server.broker is not None:
+            from autograder.distributed.dispatch import CeleryBackend
+
+            server.pool = CeleryBackend(course, server.broker, **(broker_options or {}))
+            server.pool.start()
+        elif server.workers > 0:
             from autograder.server.pool import LocalPool
 
             server.pool = LocalPool(course.root, course.db_path, server.workers)

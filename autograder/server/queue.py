@@ -131,13 +131,20 @@ class SQLiteQueue:
 
     # -- worker side --------------------------------------------------------------------------
 
-    def claim(self, worker: str, lease: float = LEASE_SECONDS) -> Job | None:
-        """Take the next job, or ``None``; jobs over :data:`MAX_ATTEMPTS` end in ``error``."""
+    def claim(
+        self, worker: str, lease: float = LEASE_SECONDS, *, live_only: bool = False
+    ) -> Job | None:
+        """Take the next job, or ``None``; jobs over :data:`MAX_ATTEMPTS` end in ``error``.
+
+        ``live_only``: leave regrade jobs queued (the broker dispatcher caps how many regrades it
+        keeps in flight, so that they never fill its window ahead of live submissions).
+        """
+        only = "AND regrade_id IS NULL " if live_only else ""
         while True:
             with transaction(self.conn):
                 row = self.conn.execute(
                     "SELECT id, submission_id, regrade_id, attempts FROM jobs "
-                    "WHERE state = 'queued' ORDER BY priority, id LIMIT 1"
+                    f"WHERE state = 'queued' {only}ORDER BY priority, id LIMIT 1"
                 ).fetchone()
                 if row is None:
                     return None
@@ -228,6 +235,29 @@ class SQLiteQueue:
         """Requeue every claimed job: at server start, when no worker of ours is alive."""
         with transaction(self.conn):
             return self._requeue("state = 'grading'", ())
+
+    def claimed(self, prefix: str) -> list[tuple[Job, str]]:
+        """The jobs claimed under a worker name starting with ``prefix``, with that name (the
+        broker dispatcher resumes collecting its tasks after a restart)."""
+        rows = self.conn.execute(
+            "SELECT id, submission_id, regrade_id, attempts, worker FROM jobs "
+            "WHERE state = 'grading' AND substr(worker, 1, ?) = ? ORDER BY id",
+            (len(prefix), prefix),
+        )
+        return [
+            (Job(r["id"], r["submission_id"], r["regrade_id"], r["attempts"]), r["worker"])
+            for r in rows
+        ]
+
+    def release_except(self, prefix: str) -> int:
+        """Requeue every claimed job except those claimed under names starting with ``prefix``
+        (at start with a broker: no local worker of a previous server can be alive, but the
+        broker's tasks may still be running)."""
+        with transaction(self.conn):
+            return self._requeue(
+                "state = 'grading' AND substr(coalesce(worker, ''), 1, ?) != ?",
+                (len(prefix), prefix),
+            )
 
     def release_expired(self, now: float | None = None) -> int:
         """Requeue claimed jobs whose lease ran out (a worker that hangs, or a lost machine)."""
