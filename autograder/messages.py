@@ -681,6 +681,11 @@ _MESSAGES: dict[str, dict[str, str]] = {
     "page_phase_graded": {"en": "graded", "zh": "评分结束"},
     "page_phase_stored": {"en": "stored", "zh": "结果已保存"},
     "page_worker": {"en": "Graded by {worker}", "zh": "评分进程：{worker}"},
+    # --- course server: red team (tests/server/test_redteam_http.py) ---
+    "server_internal_error": {
+        "en": "the server failed on this request; try again later",
+        "zh": "服务器处理此请求时出错；请稍后重试",
+    },
 }
 
 NAMES = {

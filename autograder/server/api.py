@@ -268,6 +268,6 @@ async def _json_body(request: Request) -> dict:
         return {}
     try:
         body = await request.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: an array nested 100,000 deep
         return {}
     return body if isinstance(body, dict) else {}

@@ -136,5 +136,5 @@ def create_app(
         https_only=https_only,
     )
     app.add_middleware(BodyLimit, limit=server.max_upload + FORM_OVERHEAD)
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, lang=course.lang)
     return app

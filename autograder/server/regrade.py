@@ -14,7 +14,7 @@ import time
 from autograder.messages import msg
 from autograder.server.db import transaction
 from autograder.server.queue import SQLiteQueue
-from autograder.server.store import Refused
+from autograder.server.store import Refused, known_id
 
 
 def start(conn: sqlite3.Connection, homework: str, lang: str = "en") -> int:
@@ -46,6 +46,8 @@ def start(conn: sqlite3.Connection, homework: str, lang: str = "en") -> int:
 
 def summary(conn: sqlite3.Connection, course, regrade_id: int) -> dict | None:
     """Progress and, per student, the counting score before and after (changed students only)."""
+    if not known_id(regrade_id):
+        return None
     head = conn.execute("SELECT * FROM regrades WHERE id = ?", (regrade_id,)).fetchone()
     if head is None:
         return None

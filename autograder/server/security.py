@@ -25,6 +25,7 @@ from collections import deque
 
 from starlette.requests import Request
 
+from autograder.messages import msg
 from autograder.server.course import Principal, authenticate
 
 CSP = (
@@ -41,24 +42,46 @@ HEADERS = [
 LANGS = ("en", "zh")
 
 
-class SecurityHeaders:
-    """ASGI middleware: the headers above on every HTTP answer."""
+#: Answers that may be cached: the static files (the rest carry personal data, or may).
+CACHEABLE_PREFIXES = ("/static/", "/feedback.css")
 
-    def __init__(self, app):
-        self.app = app
+
+class SecurityHeaders:
+    """ASGI middleware: the headers above on every HTTP answer, the server's own 500 included.
+
+    Answers that did not choose a ``Cache-Control`` get ``no-store`` (scores, feedback and
+    names must not stay in a shared or back-button cache), except :data:`CACHEABLE_PREFIXES`.
+    """
+
+    def __init__(self, app, lang: str = "en"):
+        self.app, self.lang = app, lang
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        defaults = list(HEADERS)
+        if not scope.get("path", "").startswith(CACHEABLE_PREFIXES):
+            defaults.append((b"cache-control", b"no-store"))
+        started = False
 
         async def send_with_headers(message):
+            nonlocal started
             if message["type"] == "http.response.start":
-                names = {name for name, _ in message.get("headers", [])}
-                extra = [(n, v) for n, v in HEADERS if n not in names]
+                started = True
+                names = {name.lower() for name, _ in message.get("headers", [])}
+                extra = [(n, v) for n, v in defaults if n not in names]
                 message = {**message, "headers": list(message.get("headers", [])) + extra}
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            # Starlette's error middleware sits outside this one: its 500 would go out bare.
+            # Answer here (it sees the answer started and only logs), then let it log.
+            if not started:
+                text = msg("server_internal_error", pick_lang(Request(scope), self.lang))
+                await _json(send_with_headers, 500, {"detail": text})
+            raise
 
 
 class BodyLimit:

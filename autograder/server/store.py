@@ -24,6 +24,8 @@ from autograder.server.queue import SQLiteQueue
 
 SUFFIXES = (".py", ".ipynb")
 MAX_SHOWN_NAME = 120
+#: SQLite's largest rowid: a larger id in a URL names no row (and would overflow the query).
+MAX_ROW_ID = 2**63 - 1
 #: Statuses the HTTP API shows: superseded submissions show as "error" with ``superseded_by``.
 API_STATUS = {"queued": "queued", "grading": "grading", "done": "done", "error": "error"}
 
@@ -45,9 +47,24 @@ def upload_suffix(filename: str, lang: str) -> str:
 
 
 def shown_name(filename: str) -> str:
-    """The uploaded name, printable and short: it is only ever displayed (escaped again as HTML)."""
+    """The uploaded name, printable and short: it is only ever displayed (escaped again as HTML).
+
+    Controls, NUL and bidirectional overrides are written as escapes (they would garble or
+    disguise the name on a page or a terminal). A shortened name keeps its suffix: the worker
+    tells a notebook from a module by it.
+    """
     name = escaped(Path(filename.replace("\\", "/")).name or "?")
-    return name if len(name) <= MAX_SHOWN_NAME else name[: MAX_SHOWN_NAME - 1] + "…"
+    name = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in name)
+    if len(name) <= MAX_SHOWN_NAME:
+        return name
+    suffix = Path(name).suffix
+    suffix = suffix if len(suffix) <= max(map(len, SUFFIXES)) else ""
+    return name[: MAX_SHOWN_NAME - 1 - len(suffix)] + "…" + suffix
+
+
+def known_id(row_id: int) -> bool:
+    """Whether ``row_id`` can name a row at all (ids come from URLs: any integer)."""
+    return 0 < row_id <= MAX_ROW_ID
 
 
 def save_upload(
@@ -148,6 +165,8 @@ def view(
 
     ``student_id=None`` is the instructor's view (any submission, and the grader's error text).
     """
+    if not known_id(submission_id):
+        return None
     row = conn.execute(
         "SELECT s.*, r.score, r.max_score, r.results_json, r.feedback_html, r.outcome "
         "FROM submissions s LEFT JOIN results r ON r.key = s.result_key WHERE s.id = ?",
