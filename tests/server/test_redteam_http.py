@@ -1048,9 +1048,9 @@ def test_serve_runs_uvicorn_without_its_server_header(course, monkeypatch):
 
     seen: dict = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw))
-    args = argparse.Namespace(
-        course=course.root, host="127.0.0.1", port=0, workers=0, https_only=False
-    )
+    parser = argparse.ArgumentParser()
+    serve.add_parser(parser.add_subparsers())
+    args = parser.parse_args(["serve", str(course.root), "--port", "0", "--workers", "0"])
     assert serve.run(args) == 0
     assert seen["server_header"] is False
 
