@@ -18,8 +18,10 @@ Errors are ``{"detail": message}`` in the request's language. Another student's 
 from __future__ import annotations
 
 import time
+from dataclasses import asdict, dataclass
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
@@ -33,6 +35,7 @@ from autograder.server.store import Refused
 router = APIRouter(prefix="/api")
 DEFAULT_HOMEWORK = "backprop"
 MAX_FORM_FIELD = 1024
+ROLE_REFUSALS = {"student": "server_students_only", "instructor": "server_instructors_only"}
 
 
 def state(request: Request):
@@ -40,27 +43,64 @@ def state(request: Request):
     return request.app.state.server
 
 
-def error(status: int, detail: str, **headers: str) -> JSONResponse:
-    return JSONResponse({"detail": detail}, status_code=status, headers=headers or None)
+async def refused_answer(request: Request, refused: Refused) -> JSONResponse:
+    """The app's handler for :class:`Refused`: ``{"detail": text}`` with its headers."""
+    return JSONResponse(
+        {"detail": refused.text}, status_code=refused.status, headers=refused.headers or None
+    )
 
 
-def authorized(request: Request, lang: str, *, csrf: bool = False) -> Principal | JSONResponse:
-    """The caller, or the 401 to answer. ``csrf``: a page (session) must also prove its origin."""
-    conn = state(request).conn()
-    principal, by_session = request_principal(request, conn)
-    if principal is None:
-        key = "server_bad_token" if request.headers.get("authorization") else "server_unauthorized"
-        return error(401, msg(key, lang), **{"WWW-Authenticate": "Bearer"})
-    if by_session and csrf and not csrf_ok(request, request.headers.get("x-csrf-token")):
-        return error(403, msg("server_csrf", lang))
-    return principal
+# ---------------------------------------------------------------------------------------------
+# Who is calling: FastAPI dependencies
+# ---------------------------------------------------------------------------------------------
 
 
-def instructor(request: Request, lang: str, *, csrf: bool = False) -> Principal | JSONResponse:
-    who = authorized(request, lang, csrf=csrf)
-    if isinstance(who, Principal) and who.role != "instructor":
-        return error(403, msg("server_instructors_only", lang))
-    return who
+@dataclass(frozen=True)
+class Caller:
+    """A signed-in caller: the server, the language of the answer, and who it is."""
+
+    server: object  # autograder.server.app.ServerState
+    lang: str
+    who: Principal
+
+
+def caller(role: str | None = None, *, csrf: bool = False):
+    """A dependency giving the :class:`Caller`, or refusing the request.
+
+    A bearer token, else the page's session cookie; ``csrf``: a session must also send its CSRF
+    token (``X-CSRF-Token``), since a browser sends cookies with requests other sites make.
+    """
+
+    def dependency(request: Request) -> Caller:
+        server = state(request)
+        lang = pick_lang(request, server.course.lang)
+        who, by_session = request_principal(request, server.conn())
+        if who is None:
+            key = (
+                "server_bad_token"
+                if request.headers.get("authorization")
+                else "server_unauthorized"
+            )
+            raise Refused(401, msg(key, lang), headers={"WWW-Authenticate": "Bearer"})
+        if by_session and csrf and not csrf_ok(request, request.headers.get("x-csrf-token")):
+            raise Refused(403, msg("server_csrf", lang))
+        if role is not None and who.role != role:
+            raise Refused(403, msg(ROLE_REFUSALS[role], lang))
+        return Caller(server, lang, who)
+
+    return dependency
+
+
+Anyone = Annotated[Caller, Depends(caller())]
+Student = Annotated[Caller, Depends(caller("student"))]
+StudentPost = Annotated[Caller, Depends(caller("student", csrf=True))]
+Instructor = Annotated[Caller, Depends(caller("instructor"))]
+InstructorPost = Annotated[Caller, Depends(caller("instructor", csrf=True))]
+
+
+# ---------------------------------------------------------------------------------------------
+# Routes
+# ---------------------------------------------------------------------------------------------
 
 
 @router.get("/health")
@@ -74,114 +114,67 @@ def health(request: Request) -> dict:
 
 
 @router.post("/submissions", status_code=202)
-async def create_submission(request: Request):
-    server = state(request)
-    lang = pick_lang(request, server.course.lang)
-    who = authorized(request, lang, csrf=True)
-    if not isinstance(who, Principal):
-        return who
-    if who.role != "student":
-        return error(403, msg("server_students_only", lang))
+async def create_submission(request: Request, call: StudentPost) -> JSONResponse:
+    check_rate(call.server, call.who.id, call.lang)  # before the body is read
+    form = await request.form(max_files=1, max_fields=4, max_part_size=MAX_FORM_FIELD)
     try:
-        check_rate(server, who.id, lang)  # before the body is read
-        form = await request.form(max_files=1, max_fields=4, max_part_size=MAX_FORM_FIELD)
-        try:
-            submission_id = await receive_upload(server, who.id, form, lang)
-        finally:
-            await form.close()
-    except Refused as refused:
-        headers = {"Retry-After": str(refused.retry_after)} if refused.retry_after else {}
-        return error(refused.status, refused.text, **headers)
-    position = server.queue().position(submission_id)
+        submission_id = await receive_upload(call.server, call.who.id, form, call.lang)
+    finally:
+        await form.close()
+    position = call.server.queue().position(submission_id)
     return JSONResponse(
         {"id": submission_id, "status": "queued", "position": position}, status_code=202
     )
 
 
 @router.get("/submissions")
-def list_submissions(request: Request):
-    server = state(request)
-    lang = pick_lang(request, server.course.lang)
-    who = authorized(request, lang)
-    if not isinstance(who, Principal):
-        return who
-    if who.role != "student":
-        return error(403, msg("server_students_only", lang))
-    return {"submissions": store.views_for(server.conn(), server.course, who.id, lang)}
+def list_submissions(call: Student) -> dict:
+    server = call.server
+    return {"submissions": store.views_for(server.conn(), server.course, call.who.id, call.lang)}
 
 
 @router.get("/submissions/{submission_id}")
-def get_submission(request: Request, submission_id: int):
-    server = state(request)
-    lang = pick_lang(request, server.course.lang)
-    who = authorized(request, lang)
-    if not isinstance(who, Principal):
-        return who
-    owner = None if who.role == "instructor" else who.id
-    shown = store.view(server.conn(), server.course, submission_id, student_id=owner, lang=lang)
-    return shown if shown is not None else error(404, msg("server_not_found", lang))
+def get_submission(submission_id: int, call: Anyone) -> dict:
+    owner = None if call.who.role == "instructor" else call.who.id
+    shown = store.view(
+        call.server.conn(), call.server.course, submission_id, student_id=owner, lang=call.lang
+    )
+    if shown is None:  # missing, or another student's: the same answer
+        raise Refused(404, msg("server_not_found", call.lang))
+    return shown
 
 
 @router.get("/gradebook")
-def get_gradebook(request: Request, homework: str = DEFAULT_HOMEWORK):
-    from dataclasses import asdict
-
+def get_gradebook(call: Instructor, homework: str = DEFAULT_HOMEWORK) -> dict:
     from autograder.server.gradebook import gradebook_rows
 
-    server = state(request)
-    lang = pick_lang(request, server.course.lang)
-    who = instructor(request, lang)
-    if not isinstance(who, Principal):
-        return who
-    try:
-        homework = homework_named(server.course, homework, lang)
-    except Refused as refused:
-        return error(refused.status, refused.text)
-    rows = gradebook_rows(server.conn(), server.course, homework)
+    homework = homework_named(call.server.course, homework, call.lang)
+    rows = gradebook_rows(call.server.conn(), call.server.course, homework)
     return {"homework": homework, "rows": [asdict(row) for row in rows]}
 
 
 @router.post("/regrades", status_code=202)
-async def create_regrade(request: Request):
-    server = state(request)
-    lang = pick_lang(request, server.course.lang)
-    who = instructor(request, lang, csrf=True)
-    if not isinstance(who, Principal):
-        return who
+async def create_regrade(request: Request, call: InstructorPost) -> JSONResponse:
     body = await _json_body(request)
-    try:
-        homework = homework_named(server.course, body.get("homework"), lang)
-        regrade_id = regrade.start(server.conn(), homework, lang)
-    except Refused as refused:
-        return error(refused.status, refused.text)
-    server.wake_workers()
+    homework = homework_named(call.server.course, body.get("homework"), call.lang)
+    regrade_id = regrade.start(call.server.conn(), homework, call.lang)
+    call.server.wake_workers()
     return JSONResponse({"id": regrade_id}, status_code=202)
 
 
 @router.get("/regrades/{regrade_id}")
-def get_regrade(request: Request, regrade_id: int):
-    server = state(request)
-    lang = pick_lang(request, server.course.lang)
-    who = instructor(request, lang)
-    if not isinstance(who, Principal):
-        return who
-    shown = regrade.summary(server.conn(), server.course, regrade_id)
-    return shown if shown is not None else error(404, msg("server_not_found", lang))
+def get_regrade(regrade_id: int, call: Instructor) -> dict:
+    shown = regrade.summary(call.server.conn(), call.server.course, regrade_id)
+    if shown is None:
+        raise Refused(404, msg("server_not_found", call.lang))
+    return shown
 
 
 @router.post("/regrades/{regrade_id}/publish")
-def publish_regrade(request: Request, regrade_id: int):
-    server = state(request)
-    lang = pick_lang(request, server.course.lang)
-    who = instructor(request, lang, csrf=True)
-    if not isinstance(who, Principal):
-        return who
-    if regrade.summary(server.conn(), server.course, regrade_id) is None:
-        return error(404, msg("server_not_found", lang))
-    try:
-        regrade.publish(server.conn(), regrade_id, lang)
-    except Refused as refused:
-        return error(refused.status, refused.text)
+def publish_regrade(regrade_id: int, call: InstructorPost) -> dict:
+    if regrade.summary(call.server.conn(), call.server.course, regrade_id) is None:
+        raise Refused(404, msg("server_not_found", call.lang))
+    regrade.publish(call.server.conn(), regrade_id, call.lang)
     return {"published": True}
 
 

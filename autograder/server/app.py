@@ -20,10 +20,12 @@ from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 
 from autograder.server import db, pages
+from autograder.server.api import refused_answer
 from autograder.server.api import router as api_router
 from autograder.server.course import load_course
 from autograder.server.queue import SQLiteQueue
 from autograder.server.security import BodyLimit, RateLimiter, SecurityHeaders
+from autograder.server.store import Refused
 
 SESSION_COOKIE = "bpgrade_session"
 SESSION_SECONDS = 12 * 3600
@@ -126,6 +128,7 @@ def create_app(
     )
     app.state.server = server
     app.include_router(api_router)
+    app.add_exception_handler(Refused, refused_answer)
     pages.install(app)
     app.add_middleware(
         SessionMiddleware,

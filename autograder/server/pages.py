@@ -290,7 +290,7 @@ async def student_submit(request: Request) -> Response:
         api.check_rate(server, who.id, lang)
         submission_id = await api.receive_upload(server, who.id, form, lang)
     except Refused as refused:
-        headers = {"Retry-After": str(refused.retry_after)} if refused.retry_after else None
+        headers = refused.headers or None
         return student_page_response(
             request, who, error=refused.text, status_code=refused.status, headers=headers
         )

@@ -31,11 +31,21 @@ API_STATUS = {"queued": "queued", "grading": "grading", "done": "done", "error":
 
 
 class Refused(Exception):
-    """An upload the server will not take; ``status`` is the HTTP status, ``text`` the reason."""
+    """A request the server will not serve: ``status`` is the HTTP status, ``text`` the reason
+    (in the caller's language). The API answers it as ``{"detail": text}``."""
 
-    def __init__(self, status: int, text: str, retry_after: int | None = None):
+    def __init__(
+        self,
+        status: int,
+        text: str,
+        retry_after: int | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(text)
         self.status, self.text, self.retry_after = status, text, retry_after
+        self.headers = dict(headers or {})
+        if retry_after:
+            self.headers["Retry-After"] = str(retry_after)
 
 
 def upload_suffix(filename: str, lang: str) -> str:
