@@ -54,6 +54,7 @@ class BatchMeta:
     submission: str
     fingerprint: str
     wall_time: float
+    content: str = ""  # the submission's own hash (no configuration): regrade-diff's "it changed"
 
 
 def student_dir(out: Path, slug: str) -> Path:
@@ -150,6 +151,7 @@ def write_student(
         "submission": escaped(meta.submission),
         "fingerprint": meta.fingerprint,
         "wall_time": round(meta.wall_time, 4),
+        "content": meta.content,
         "parts": {p.part: p.score for p in report.parts},
         "max_parts": {p.part: p.points for p in report.parts},
         "execution_time": report.execution_time,
