@@ -23,6 +23,7 @@ COMMANDS = (
     "export",
     "serve",
     "course",
+    "regrade-diff",
 )
 
 
