@@ -712,6 +712,13 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "zh": "没有记录到原因：评分代码、规范、用例和运行环境都相同（提交的代码可能不是确定性的）",
     },
     "page_col_why": {"en": "Why", "zh": "原因"},
+    # --- LMS exports (bpgrade export lms; issue 17) ---
+    "lms_feedback": {"en": "bpgrade score {score}/{max}.", "zh": "bpgrade 成绩 {score}/{max}。"},
+    "lms_feedback_late": {
+        "en": "Late {days} day(s): {raw} → {score} after the late penalty.",
+        "zh": "迟交 {days} 天：扣除迟交罚分后 {raw} → {score}。",
+    },
+    "lms_feedback_missing": {"en": "No submission.", "zh": "未提交。"},
 }
 
 NAMES = {
