@@ -24,6 +24,7 @@ COMMANDS = (
     "serve",
     "course",
     "regrade-diff",
+    "similarity",
 )
 
 
