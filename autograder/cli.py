@@ -24,6 +24,8 @@ COMMANDS = (
     "serve",
     "course",
     "worker",
+    "regrade-diff",
+    "similarity",
 )
 
 

@@ -28,6 +28,7 @@ from autograder.imports import (
 )
 from autograder.intake import escaped
 from autograder.messages import msg
+from autograder.provenance import provenance
 from autograder.scoring import part_score
 from autograder.spec import PartSpec, Spec, load_spec
 from autograder.submission import Source, SubmissionError, load_source, module_definitions
@@ -100,6 +101,9 @@ class GradeReport:
     lang: str = "en"
     warnings: list[str] = field(default_factory=list)
     error: str | None = None
+    #: What the grade was made with (:func:`autograder.provenance.provenance`); empty for a
+    #: report built outside :func:`grade_submission`.
+    provenance: dict = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -196,7 +200,11 @@ def grade_submission(
     except SubmissionError as exc:
         cases = make_cases()
         shown = escaped(str(path))
-        return _broken(spec, part_specs, cases, shown, escaped(student_id), str(exc), lang, started)
+        report = _broken(
+            spec, part_specs, cases, shown, escaped(student_id), str(exc), lang, started
+        )
+        report.provenance = provenance(spec, secret_bytes, student_id, report.tier)
+        return report
     warnings += source.warnings
     grader = _Grader(spec, source, lang, tier, load_catalog(spec.misconceptions_module), zygote)
     cases, results, tier_used, load_error = grader.run(make_cases)
@@ -212,6 +220,7 @@ def grade_submission(
         lang=lang,
         warnings=warnings + grader.warnings,
         error=load_error,
+        provenance=provenance(spec, secret_bytes, student_id, tier_used),
     )
 
 

@@ -686,6 +686,44 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "en": "the server failed on this request; try again later",
         "zh": "服务器处理此请求时出错；请稍后重试",
     },
+    # --- regrade diffs (bpgrade regrade-diff, the server's regrade panel; issue 17) ---
+    "rd_no_provenance": {
+        "en": "{side} has no provenance (graded before bpgrade recorded it)",
+        "zh": "{side} 没有评分来源记录（在 bpgrade 记录它之前评分）",
+    },
+    "rd_code": {
+        "en": "grader code changed ({old} → {new})",
+        "zh": "评分代码已更改（{old} → {new}）",
+    },
+    "rd_spec": {"en": "spec changed ({old} → {new})", "zh": "评分规范已更改（{old} → {new}）"},
+    "rd_seed": {
+        "en": "different hidden cases (seed id {old} → {new}: another course secret or student id)",
+        "zh": "隐藏用例不同（种子标识 {old} → {new}：课程密钥或学号不同）",
+    },
+    "rd_tier": {"en": "sandbox tier {old} → {new}", "zh": "沙箱级别 {old} → {new}"},
+    "rd_child": {"en": "child {what} {old} → {new}", "zh": "子进程 {what} {old} → {new}"},
+    "rd_field": {"en": "{what} {old} → {new}", "zh": "{what} {old} → {new}"},
+    "rd_part_added": {"en": "part added to the spec", "zh": "规范中新增了该部分"},
+    "rd_part_removed": {"en": "part removed from the spec", "zh": "规范中删除了该部分"},
+    "rd_status": {"en": "status {old} → {new}", "zh": "状态 {old} → {new}"},
+    "rd_content": {"en": "the submission itself changed", "zh": "提交内容本身发生了变化"},
+    "rd_penalty": {
+        "en": "late penalty {old} → {new} points",
+        "zh": "迟交扣分 {old} → {new} 分",
+    },
+    "rd_no_cause": {
+        "en": "no recorded cause: same grader, spec, cases and runtime (the submission may not be "
+        "deterministic)",
+        "zh": "没有记录到原因：评分代码、规范、用例和运行环境都相同（提交的代码可能不是确定性的）",
+    },
+    "page_col_why": {"en": "Why", "zh": "原因"},
+    # --- LMS exports (bpgrade export lms; issue 17) ---
+    "lms_feedback": {"en": "bpgrade score {score}/{max}.", "zh": "bpgrade 成绩 {score}/{max}。"},
+    "lms_feedback_late": {
+        "en": "Late {days} day(s): {raw} → {score} after the late penalty.",
+        "zh": "迟交 {days} 天：扣除迟交罚分后 {raw} → {score}。",
+    },
+    "lms_feedback_missing": {"en": "No submission.", "zh": "未提交。"},
 }
 
 NAMES = {

@@ -26,6 +26,8 @@ from autograder.report.html import esc, page
 from autograder.spec import Spec
 
 REPORT_DIR = "report"
+#: ``bpgrade similarity ... --out OUT/similarity``: the class report links to it.
+SIMILARITY_DIR = "similarity"
 CHARTS = {
     "scores": "score_distribution.png",
     "parts": "part_pass_rates.png",
@@ -310,7 +312,39 @@ def _problems_table(rows: list[Row]) -> str:
     return f"<table>{head}{body}</table>"
 
 
-def render_html(rows: list[Row], spec: Spec, *, have_charts: bool, lang: str = "en") -> str:
+def _similarity_section(pairs: list[dict] | None) -> list[str]:
+    """A link to ``OUT/similarity/`` (``bpgrade similarity``) and its flagged pairs, if it exists."""
+    if pairs is None:
+        return []
+    flagged = [p for p in pairs if isinstance(p, dict) and p.get("flagged")]
+    rows = "".join(
+        f"<tr><td>{esc(p.get('a'))}</td><td>{esc(p.get('b'))}</td>"
+        f"<td class='num'>{float(p.get('score') or 0):.2f}</td>"
+        f"<td class='num'>{esc(p.get('longest'))}</td></tr>"
+        for p in flagged[:TOP]
+    )
+    table = (
+        f"<table><tr><th>a</th><th>b</th><th>score</th><th>longest run</th></tr>{rows}</table>"
+        if rows
+        else "<p>No pair is flagged.</p>"
+    )
+    return [
+        "<h2>Similarity</h2>",
+        "<p class='notice'><strong>Similarity, not a verdict.</strong> "
+        f"{len(flagged)} flagged pair(s) of {len(pairs)} sharing code: "
+        f'<a href="../{SIMILARITY_DIR}/index.html">the similarity report</a>.</p>',
+        table,
+    ]
+
+
+def render_html(
+    rows: list[Row],
+    spec: Spec,
+    *,
+    have_charts: bool,
+    lang: str = "en",
+    similarity: list[dict] | None = None,
+) -> str:
     """The class report page (no scripts; charts referenced as sibling PNG files)."""
     stats = part_stats(rows, spec, lang)
     counts = misconception_counts(rows)
@@ -331,6 +365,7 @@ def render_html(rows: list[Row], spec: Spec, *, have_charts: bool, lang: str = "
         _slowest_table(slowest(rows)),
         "<h2>Submissions that could not be graded normally</h2>",
         _problems_table(rows),
+        *_similarity_section(similarity),
     ]
     return page(f"Class report: {title}", "\n".join(sections), lang=lang)
 
@@ -341,5 +376,9 @@ def write_class_report(rows: list[Row], spec: Spec, out: Path, *, lang: str = "e
     folder.mkdir(parents=True, exist_ok=True)
     have_charts = draw_charts(rows, spec, folder, lang)
     index = folder / "index.html"
-    write_atomic(index, render_html(rows, spec, have_charts=have_charts, lang=lang))
+    from autograder.report.similarity import read_pairs
+
+    similarity = read_pairs(Path(out) / SIMILARITY_DIR)  # from `bpgrade similarity`, if run
+    page_html = render_html(rows, spec, have_charts=have_charts, lang=lang, similarity=similarity)
+    write_atomic(index, page_html)
     return index

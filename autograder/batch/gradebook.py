@@ -20,6 +20,11 @@ from autograder.spec import Spec
 GRADEBOOK = "gradebook.csv"
 BASE_COLUMNS = ("student_id", "status", "score", "max_score")
 TAIL_COLUMNS = ("misconceptions", "error", "execution_time", "tier", "submission", "feedback")
+#: What the grade was made with (``extra_data.provenance``; see :mod:`autograder.provenance`).
+PROVENANCE_COLUMNS = (
+    "grader_version", "spec_hash", "seed_id", "child_python", "child_numpy", "child_scipy",
+    "child_blas",
+)  # fmt: skip
 
 # A cell starting with one of these is a formula in Excel/LibreOffice (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -40,6 +45,7 @@ class Row:
     tier: str = ""
     submission: str = ""
     feedback: str = ""
+    provenance: dict = field(default_factory=dict)
 
     @property
     def has_score(self) -> bool:
@@ -67,6 +73,7 @@ def row_for(sub: Submission, out: Path, spec: Spec) -> Row:
         tier=str(extra.get("tier") or ""),
         submission=str(meta.get("submission") or ""),
         feedback=f"{store.STUDENTS}/{sub.slug}/{store.FEEDBACK_HTML}",
+        provenance=extra.get("provenance") if isinstance(extra.get("provenance"), dict) else {},
     )
 
 
@@ -96,7 +103,7 @@ def to_csv(rows: list[Row], part_ids: list[str]) -> str:
     """The gradebook as CSV text: fixed columns, one column per part, misconception tags."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([*BASE_COLUMNS, *part_ids, *TAIL_COLUMNS])
+    writer.writerow([*BASE_COLUMNS, *part_ids, *TAIL_COLUMNS, *PROVENANCE_COLUMNS])
     for r in rows:
         parts = [_number(r.parts.get(p)) if r.has_score else "" for p in part_ids]
         writer.writerow(
@@ -112,9 +119,21 @@ def to_csv(rows: list[Row], part_ids: list[str]) -> str:
                 safe_cell(r.tier),
                 safe_cell(shown_id(r.submission)),
                 safe_cell(r.feedback if r.has_score else ""),
+                *(safe_cell(v) for v in provenance_cells(r.provenance)),
             ]
         )
     return buffer.getvalue()
+
+
+def provenance_cells(prov: dict) -> list[str]:
+    """The :data:`PROVENANCE_COLUMNS` of one results document's provenance (blank if none)."""
+    child = prov.get("child") if isinstance(prov.get("child"), dict) else {}
+    return [
+        str(prov.get("grader_version") or ""),
+        str(prov.get("spec_hash") or ""),
+        str(prov.get("seed_id") or ""),
+        *(str(child.get(k) or "") for k in ("python", "numpy", "scipy", "blas")),
+    ]
 
 
 def write_gradebook(rows: list[Row], out: Path, spec: Spec) -> Path:

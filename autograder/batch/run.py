@@ -47,10 +47,11 @@ from pathlib import Path
 
 from autograder.batch import store
 from autograder.batch.discover import Submission
-from autograder.cases import PUBLIC
+from autograder.cases import PUBLIC, resolve_secret
 from autograder.grading import GradeReport, grade_submission
 from autograder.harness.zygote import shared_zygote
 from autograder.messages import msg
+from autograder.provenance import provenance
 from autograder.spec import DEFAULT_SPEC, Spec, load_spec
 
 THREAD, PROCESS = "thread", "process"
@@ -232,14 +233,31 @@ def grade_task(task: Task, options: BatchOptions) -> Outcome:
     started = time.perf_counter()
     spec = _spec(str(options.spec_path) if options.spec_path else None)
     graded = _grade(task, spec, options)
+    _add_provenance(graded.report, spec, options)
     wall = time.perf_counter() - started
     name = Path(task.path).name if task.path else ""
-    meta = store.BatchMeta(graded.status, name, task.fingerprint, wall)
+    content = _fingerprint_path(task.path)
+    meta = store.BatchMeta(graded.status, name, task.fingerprint, wall, content)
     try:
         store.write_student(Path(task.folder), graded.report, meta, grader_error=graded.trace)
     except Exception as exc:  # the feedback could not be written: that student's error row
         return _unwritten(task, options, exc, wall)
     return Outcome(task.student_id, graded.status, graded.report.score, wall, graded.detail)
+
+
+def _fingerprint_path(path: str | None) -> str:
+    """The submission's hash without the configuration (for ``regrade-diff``); "" on failure."""
+    try:
+        return store.fingerprint(Path(path) if path else None)
+    except Exception:  # only regrade-diff's "the submission changed" depends on it
+        return ""
+
+
+def _add_provenance(report: GradeReport, spec: Spec, options: BatchOptions) -> None:
+    """An error row records what it was made with too (``grade_submission`` does it otherwise)."""
+    if not report.provenance:
+        secret, _ = resolve_secret(options.secret)
+        report.provenance = provenance(spec, secret, report.student_id, report.tier)
 
 
 def _unwritten(task: Task, options: BatchOptions, exc: Exception, wall: float) -> Outcome:
@@ -262,6 +280,7 @@ def record_failure(
         spec = _spec(str(options.spec_path) if options.spec_path else None)
         name = Path(task.path).name if task.path else ""
         report = store.error_report(spec, task.student_id, name, text, lang=options.lang)
+        _add_provenance(report, spec, options)
         meta = store.BatchMeta(store.GRADER_ERROR_STATUS, name, task.fingerprint, wall)
         store.write_student(Path(task.folder), report, meta, grader_error=trace)
     except Exception:  # the outcome already carries the detail for the terminal

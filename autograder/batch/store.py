@@ -54,6 +54,7 @@ class BatchMeta:
     submission: str
     fingerprint: str
     wall_time: float
+    content: str = ""  # the submission's own hash (no configuration): regrade-diff's "it changed"
 
 
 def student_dir(out: Path, slug: str) -> Path:
@@ -154,6 +155,7 @@ def render_student(report: GradeReport, meta: BatchMeta) -> tuple[str, str, dict
         "submission": escaped(meta.submission),
         "fingerprint": meta.fingerprint,
         "wall_time": round(meta.wall_time, 4),
+        "content": meta.content,
         "parts": {p.part: p.score for p in report.parts},
         "max_parts": {p.part: p.points for p in report.parts},
         "execution_time": report.execution_time,

@@ -4,6 +4,10 @@
     bpgrade export otter OUT_DIR [--lang en|zh]
     bpgrade export serve [--course-dir COURSE_DIR] [--socket PATH] [--allow-uid UID ...]
                          [--grading-slots N]
+    bpgrade export lms --format canvas|moodle|blackboard GRADED --roster ROSTER.csv --out FILE
+                       [--assignment NAME] [--assignment-id ID] [--column-id ID]
+                       [--id-column COL] [--identifier useridnumber|username|email]
+                       [--feedback] [--missing blank|zero] [--homework NAME]
 
 The exported test cells hold no hidden case: they ask the grader service, a separate process that
 holds the course secret, for each part's score (see :mod:`autograder.integrations.nbgrader`).
@@ -14,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import sys
 from pathlib import Path
 
 from autograder.cases import resolve_secret
@@ -21,10 +26,14 @@ from autograder.cli import GraderError
 from autograder.commands.common import add_grading_options, spec_from
 from autograder.integrations import nbgrader, otter
 
+LMS_FORMATS = ("canvas", "moodle", "blackboard")
+
 
 def add_parser(sub) -> argparse.ArgumentParser:
     p = sub.add_parser(
-        "export", help="export the homework to nbgrader or otter-grader; serve their test cells"
+        "export",
+        help="export the homework to nbgrader or otter-grader (and serve their test cells), "
+        "or the grades to an LMS",
     )
     targets = p.add_subparsers(dest="target", required=True, metavar="TARGET")
     nb = targets.add_parser("nbgrader", help="write COURSE_DIR/source/<assignment>/ for nbgrader")
@@ -57,10 +66,44 @@ def add_parser(sub) -> argparse.ArgumentParser:
         help="submissions graded at once (default: half the CPUs, 1 to 4); other requests wait",
     )
     add_grading_options(sv)
+    _add_lms(targets)
     return p
 
 
+def _add_lms(targets) -> None:
+    lms = targets.add_parser(
+        "lms", help="a grade file Canvas, Moodle or Blackboard imports (from grade-all or a course)"
+    )
+    lms.add_argument("graded", type=Path, help="grade-all output folder or course folder")
+    lms.add_argument("--format", dest="lms_format", required=True, choices=LMS_FORMATS)
+    lms.add_argument("--roster", type=Path, required=True, help="CSV: LMS identities + bpgrade ids")
+    lms.add_argument("--out", type=Path, required=True, help="the CSV file to write")
+    lms.add_argument("--assignment", default="Backpropagation ex4", help="LMS column name")
+    lms.add_argument("--assignment-id", default="", help="Canvas assignment id (else: new one)")
+    lms.add_argument("--column-id", default="", help="Blackboard Grade Center column id")
+    lms.add_argument(
+        "--id-column", default=None, help="roster column with bpgrade student ids (student_id, id)"
+    )
+    lms.add_argument(
+        "--identifier",
+        choices=("useridnumber", "username", "email"),
+        default="username",
+        help="Moodle: the column users are matched by",
+    )
+    lms.add_argument("--feedback", action="store_true", help="Moodle: add a feedback column")
+    lms.add_argument(
+        "--missing",
+        choices=("blank", "zero"),
+        default="blank",
+        help="a roster student with no submission: no grade (default) or 0",
+    )
+    lms.add_argument("--homework", default=None, help="a course folder's homework")
+    lms.add_argument("--lang", choices=("en", "zh"), default="en", help="feedback language")
+
+
 def run(args: argparse.Namespace) -> int:
+    if args.target == "lms":
+        return _lms(args)
     try:
         if args.target == "nbgrader":
             written = nbgrader.export_nbgrader(
@@ -75,6 +118,34 @@ def run(args: argparse.Namespace) -> int:
         return _serve(args)
     except nbgrader.ExportError as exc:
         raise GraderError(str(exc)) from None
+
+
+def _lms(args: argparse.Namespace) -> int:
+    from autograder.files import write_atomic
+    from autograder.graded import GradedError, load_graded
+    from autograder.integrations.lms import ExportError, LmsOptions, export_lms
+
+    options = LmsOptions(
+        fmt=args.lms_format,
+        assignment=args.assignment,
+        assignment_id=args.assignment_id,
+        column_id=args.column_id,
+        id_column=args.id_column,
+        identifier=args.identifier,
+        feedback=args.feedback,
+        missing=args.missing,
+        lang=args.lang,
+    )
+    try:
+        graded = load_graded(args.graded, homework=args.homework)
+        text, summary = export_lms(graded, args.roster, options)
+    except (GradedError, ExportError) as exc:
+        raise GraderError(str(exc)) from None
+    write_atomic(args.out, text)
+    print(f"wrote {args.out} ({args.lms_format}, from {graded.source})", file=sys.stderr)
+    for line in summary.lines(args.missing):
+        print(line, file=sys.stderr)
+    return 0
 
 
 def _print_written(paths: list[Path], hint: str) -> None:

@@ -37,6 +37,15 @@ def to_gradescope(report: GradeReport) -> dict:
     if report.error:
         output.append(f"Error: {report.error}")
     output += [f"Warning: {w}" for w in report.warnings]
+    extra = {
+        "student_id": report.student_id,
+        "max_score": report.max_score,
+        "tier": report.tier,
+        "misconceptions": sorted({t for p in report.parts for t in p.misconceptions}),
+        "error": report.error,
+    }
+    if report.provenance:  # grader version, spec hash, seed id, child runtime: see provenance.py
+        extra["provenance"] = report.provenance
     return {
         "score": report.score,
         "execution_time": report.execution_time,
@@ -45,11 +54,5 @@ def to_gradescope(report: GradeReport) -> dict:
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": [_test(i + 1, p, report.lang) for i, p in enumerate(report.parts)],
-        "extra_data": {
-            "student_id": report.student_id,
-            "max_score": report.max_score,
-            "tier": report.tier,
-            "misconceptions": sorted({t for p in report.parts for t in p.misconceptions}),
-            "error": report.error,
-        },
+        "extra_data": extra,
     }

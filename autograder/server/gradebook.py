@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import sqlite3
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from autograder.batch.gradebook import safe_cell
+from autograder.batch.gradebook import PROVENANCE_COLUMNS, provenance_cells, safe_cell
 from autograder.server.course import Course
 from autograder.server.policy import (
     DONE,
@@ -36,6 +37,8 @@ GRADED, PENDING, ERROR, MISSING = "graded", "pending", "error", "missing"
 COLUMNS = (
     "student_id", "name", "email", "status", "score", "max_score", "raw_score", "late_days",
     "attempts", "last_submission", "submission_id",
+    # What the counting grade was made with (results.json's extra_data.provenance).
+    "tier", *PROVENANCE_COLUMNS,
 )  # fmt: skip
 
 
@@ -58,6 +61,7 @@ class GradebookRow:
     attempts: int
     last_submission: str
     submission_id: int | None
+    provenance: dict = field(default_factory=dict, compare=False)
 
 
 def attempts_of(conn: sqlite3.Connection, homework: str) -> dict[str, list[Attempt]]:
@@ -115,9 +119,26 @@ def gradebook_rows(conn: sqlite3.Connection, course: Course, homework: str) -> l
                 attempts=s.attempts,
                 last_submission="" if s.last_submitted_at is None else iso_utc(s.last_submitted_at),
                 submission_id=s.counting,
+                provenance=_provenance(conn, s.counting),
             )
         )
     return rows
+
+
+def _provenance(conn: sqlite3.Connection, submission_id: int | None) -> dict:
+    """``extra_data.provenance`` of a submission's published result (empty if none)."""
+    if submission_id is None:
+        return {}
+    row = conn.execute(
+        "SELECT r.results_json FROM submissions AS s JOIN results AS r ON r.key = s.result_key "
+        "WHERE s.id = ?",
+        (submission_id,),
+    ).fetchone()
+    try:
+        found = json.loads(row["results_json"])["extra_data"]["provenance"]
+    except (TypeError, ValueError, KeyError):
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def history(
@@ -171,6 +192,8 @@ def to_csv(rows: list[GradebookRow]) -> str:
                 r.attempts,
                 r.last_submission,
                 "" if r.submission_id is None else r.submission_id,
+                safe_cell(r.provenance.get("tier") or ""),
+                *(safe_cell(v) for v in provenance_cells(r.provenance)),
             ]
         )
     return buffer.getvalue()

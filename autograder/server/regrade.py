@@ -8,6 +8,7 @@ every live submission. Every finished submission is regraded, not only the count
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 
@@ -56,14 +57,21 @@ def summary(conn: sqlite3.Connection, course, regrade_id: int) -> dict | None:
     ).fetchall()
     finished = sum(item["result_key"] is not None for item in items)
     override = {i["submission_id"]: i["result_key"] for i in items if i["result_key"] is not None}
-    before = counting_scores(conn, course, head["homework"])
-    after = counting_scores(conn, course, head["homework"], result_keys=override)
+    lang = getattr(course, "lang", "en")  # the reasons' language: the course's
+    old = counting_results(conn, course, head["homework"])
+    new = counting_results(conn, course, head["homework"], result_keys=override)
+    before = {student: score for student, (score, _) in old.items()}
+    after = {student: score for student, (score, _) in new.items()}
     changes = [
         {
             "student_id": student,
             "before": before.get(student),
             "after": after.get(student),
             "delta": round((after.get(student) or 0.0) - (before.get(student) or 0.0), 4),
+            # Which parts moved and why (regrade_diff.explain on the counting attempts' results).
+            **_why(
+                conn, old.get(student, (None, None))[1], new.get(student, (None, None))[1], lang
+            ),
         }
         for student in sorted(set(before) | set(after))
         if abs((after.get(student) or 0.0) - (before.get(student) or 0.0)) > 1e-9
@@ -100,10 +108,38 @@ def publish(conn: sqlite3.Connection, regrade_id: int, lang: str = "en") -> None
         )
 
 
+def _why(conn: sqlite3.Connection, old_key: str | None, new_key: str | None, lang: str) -> dict:
+    """``parts`` (part, before, after, delta, reasons) and ``reasons`` of one student's change."""
+    from dataclasses import asdict
+
+    from autograder.regrade_diff import explain
+
+    parts, reasons = explain(_results_doc(conn, old_key), _results_doc(conn, new_key), lang)
+    return {"parts": [asdict(p) for p in parts], "reasons": reasons}
+
+
+def _results_doc(conn: sqlite3.Connection, key: str | None) -> dict | None:
+    if key is None:
+        return None
+    row = conn.execute("SELECT results_json FROM results WHERE key = ?", (key,)).fetchone()
+    try:
+        return json.loads(row["results_json"])
+    except (TypeError, ValueError):
+        return None
+
+
 def counting_scores(
     conn: sqlite3.Connection, course, homework: str, result_keys: dict[int, str] | None = None
 ) -> dict[str, float | None]:
     """Each student's counting score, with ``result_keys`` standing in for published results."""
+    results = counting_results(conn, course, homework, result_keys)
+    return {student: score for student, (score, _) in results.items()}
+
+
+def counting_results(
+    conn: sqlite3.Connection, course, homework: str, result_keys: dict[int, str] | None = None
+) -> dict[str, tuple[float | None, str | None]]:
+    """Each student's counting score and the key of the result it comes from."""
     from autograder.server.policy import Attempt, standing
 
     policy = course.homework(homework)
@@ -117,13 +153,20 @@ def counting_scores(
         )
     }
     attempts: dict[str, list[Attempt]] = {}
+    keys: dict[int, str | None] = {}
     for row in conn.execute(
         "SELECT id, student_id, submitted_at, status, result_key FROM submissions "
         "WHERE homework = ? ORDER BY id",
         (homework,),
     ):
-        score, max_score = scores.get(override.get(row["id"], row["result_key"]), (None, None))
+        keys[row["id"]] = override.get(row["id"], row["result_key"])
+        score, max_score = scores.get(keys[row["id"]], (None, None))
         attempts.setdefault(row["student_id"], []).append(
             Attempt(row["id"], row["submitted_at"], row["status"], score, max_score)
         )
-    return {student: standing(policy, student, mine).score for student, mine in attempts.items()}
+    out: dict[str, tuple[float | None, str | None]] = {}
+    for student, mine in attempts.items():
+        counted = standing(policy, student, mine)
+        key = keys.get(counted.counting) if counted.counting is not None else None
+        out[student] = (counted.score, key)
+    return out

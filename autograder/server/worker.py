@@ -12,8 +12,6 @@ from __future__ import annotations
 import argparse
 import ctypes
 import functools
-import hashlib
-import hmac
 import json
 import os
 import select
@@ -25,13 +23,17 @@ import time
 import traceback
 from pathlib import Path
 
+# Moved to autograder.provenance (batch and server share them); re-exported for callers here.
+from autograder.provenance import (  # noqa: F401
+    GRADING_CODE,
+    NOT_GRADING,
+    code_version,
+    grader_version,
+    seed_id,
+)
 from autograder.server import db
 from autograder.server.queue import Job, Result, SQLiteQueue
 
-#: The grader's own code: a change here may change a grade, so it is part of the grader version.
-#: The server, commands and integrations are not (they never change a score).
-GRADING_CODE = ("autograder", "bpnet_ref")
-NOT_GRADING = ("server", "commands", "integrations", "release", "batch", "__pycache__")
 IDLE_WAIT = 1.0
 PR_SET_PDEATHSIG = 1
 
@@ -39,38 +41,6 @@ PR_SET_PDEATHSIG = 1
 def worker_name(pid: int | None = None) -> str:
     """The name a local worker claims jobs under (the pool knows it from the pid)."""
     return f"local:{os.getpid() if pid is None else pid}"
-
-
-@functools.lru_cache(maxsize=1)
-def code_version() -> str:
-    """A digest of the grading code (:data:`GRADING_CODE`), computed once per process."""
-    digest = hashlib.sha256()
-    root = Path(__file__).resolve().parents[2]
-    for package in GRADING_CODE:
-        for path in sorted((root / package).rglob("*")):
-            rel = path.relative_to(root)
-            if (
-                path.is_file()
-                and path.suffix in (".py", ".toml")
-                and not set(rel.parts) & set(NOT_GRADING)
-            ):
-                digest.update(str(rel.as_posix()).encode() + b"\0" + path.read_bytes() + b"\0")
-    return digest.hexdigest()[:16]
-
-
-def grader_version(spec_path: Path) -> str:
-    """The grading code's digest and the spec file's: what, besides the submission, sets a score."""
-    return f"{code_version()}-{_digest(spec_path)}"
-
-
-def _digest(path: Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
-
-
-def seed_id(secret: bytes, homework: str, student_id: str) -> str:
-    """Names the student's hidden cases without revealing the secret or the seeds themselves."""
-    message = f"bpgrade-seed-id|{homework}|{student_id}".encode("utf-8", "surrogatepass")
-    return hmac.new(secret, message, hashlib.sha256).hexdigest()[:16]
 
 
 class Grader:
@@ -108,13 +78,14 @@ class Grader:
         suffix = ".ipynb" if row["filename"].lower().endswith(".ipynb") else ".py"
         upload = self.course.uploads_dir / f"{row['sha256']}{suffix}"
         started = time.time()
+        spec = _spec(str(spec_path), version.rsplit("-", 1)[1])
         with tempfile.TemporaryDirectory(prefix="bpgrade-job-") as folder:
             path = Path(folder) / f"submission{suffix}"
             shutil.copyfile(upload, path)
             report = grade_submission(
                 path,
                 student_id=row["student_id"],
-                spec=_spec(str(spec_path), version.rsplit("-", 1)[1]),
+                spec=spec,
                 secret=self.secret,
                 lang=row["lang"],
                 zygote=shared_zygote(),
@@ -123,7 +94,8 @@ class Grader:
         return Result(
             sha256=row["sha256"],
             grader_version=version,
-            seed_id=seed_id(self.secret, row["homework"], row["student_id"]),
+            # The spec's name seeds the cases (as in grade-all), not the course's homework key.
+            seed_id=seed_id(self.secret, spec.name, row["student_id"]),
             lang=row["lang"],
             score=float(report.score),
             max_score=float(report.max_score),

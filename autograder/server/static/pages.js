@@ -210,11 +210,20 @@
       problem.hidden = false;
     }
 
+    // Which parts moved and why (regrade.summary's "parts" and "reasons"), as plain text.
+    function why(c) {
+      const parts = (c.parts || []).map((p) =>
+        p.part + " " + (p.delta > 0 ? "+" : "") + num(p.delta) +
+        (p.reasons && p.reasons.length ? " (" + p.reasons.join("; ") + ")" : ""));
+      const reasons = (c.reasons || []).join("; ");
+      return [parts.join(", "), reasons].filter((x) => x).join(" · ");
+    }
+
     function table(summary) {
       const d = panel.dataset;
       const parts = [];
       if (summary.changes.length) {
-        const head = el("tr", {}, [d.colStudent, d.colBefore, d.colAfter, d.colDelta].map(
+        const head = el("tr", {}, [d.colStudent, d.colBefore, d.colAfter, d.colDelta, d.colWhy].map(
           (label) => el("th", { scope: "col" }, [label]),
         ));
         const rows = summary.changes.map((c) =>
@@ -223,6 +232,7 @@
             el("td", { class: "num" }, [num(c.before)]),
             el("td", { class: "num" }, [num(c.after)]),
             el("td", { class: "num" }, [(c.delta > 0 ? "+" : "") + num(c.delta)]),
+            el("td", {}, [why(c)]),
           ]),
         );
         parts.push(el("table", {}, [el("caption", {}, [d.caption]), el("thead", {}, [head]), el("tbody", {}, rows)]));
