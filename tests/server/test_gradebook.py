@@ -217,7 +217,19 @@ def test_csv_defuses_spreadsheet_formulas(tmp_path: Path, text):
 def test_csv_keeps_ordinary_text_as_it_is():
     r = GradebookRow("s001", "张三", "a@b.cn", "graded", 93.5, 100.0, 93.5, 0, 2, "", 3)
     cells = list(csv.reader(io.StringIO(to_csv([r]), newline="")))[1]
-    assert cells[:11] == ["s001", "张三", "a@b.cn", "graded", "93.5", "100", "93.5", "0", "2", "", "3"]
+    assert cells[:11] == [
+        "s001",
+        "张三",
+        "a@b.cn",
+        "graded",
+        "93.5",
+        "100",
+        "93.5",
+        "0",
+        "2",
+        "",
+        "3",
+    ]
 
 
 def test_student_attempts_feed_the_attempt_limit(conn, course):
