@@ -78,6 +78,15 @@ def file_digest(path: str | Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
 
 
+@functools.lru_cache(maxsize=8)
+def spec_for(spec_path: str, digest: str) -> Any:
+    """The :class:`~autograder.spec.Spec` at ``spec_path``, loaded once per content (``digest``,
+    from :func:`file_digest`): an edited spec file is read again, an unchanged one never."""
+    from autograder.spec import load_spec
+
+    return load_spec(spec_path)
+
+
 def spec_hash(spec: Any) -> str:
     """The hash of a :class:`~autograder.spec.Spec`'s file (of its fields if it has none)."""
     path = getattr(spec, "path", None)

@@ -108,12 +108,12 @@ def grade_all_broker(
 
 class _Client:
     def __init__(self, options: BatchOptions, url: str, tracker_options: dict, no_worker: float):
-        from autograder.server.worker import _digest
+        from autograder.provenance import file_digest
         from autograder.spec import DEFAULT_SPEC
 
         self.options = options
         self.spec = _spec(str(options.spec_path) if options.spec_path else None)
-        self.spec_digest = _digest(Path(options.spec_path or DEFAULT_SPEC))
+        self.spec_digest = file_digest(Path(options.spec_path or DEFAULT_SPEC))
         self.secret, self.demo = resolve_secret(options.secret)
         # --force asks for new gradings: ids not shared with an earlier run's results.
         self.salt = os.urandom(8).hex() if options.force else ""
@@ -273,7 +273,7 @@ class _Client:
     def _write(self, task: Task, got) -> Outcome:
         from autograder.server.worker import seed_id
 
-        if not self.demo and got.seed_id != seed_id(self.secret, got.homework, task.student_id):
+        if not self.demo and got.seed_id != seed_id(self.secret, self.spec.name, task.student_id):
             raise BatchAborted(
                 f"the worker {got.worker} grades with another course secret than this machine's "
                 "$BPGRADE_SECRET: give the workers' course folder the same secret file (or "

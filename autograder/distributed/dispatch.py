@@ -151,11 +151,13 @@ class CeleryBackend:
         ).fetchone()
 
     def _spec_digest(self, homework: str) -> str:
-        from autograder.server.worker import _digest
+        from autograder.provenance import file_digest
         from autograder.spec import DEFAULT_SPEC
 
         policy = self.course.homeworks.get(homework)
-        return _digest(Path(policy.spec) if policy is not None and policy.spec else DEFAULT_SPEC)
+        return file_digest(
+            Path(policy.spec) if policy is not None and policy.spec else DEFAULT_SPEC
+        )
 
     def _payload(self, job: Job) -> dict:
         row = self._row(job)

@@ -116,7 +116,7 @@ def grade(task, payload: dict) -> dict:
 
 def find_spec(ctx: WorkerContext, homework: str, digest: str) -> Path | None:
     """This worker's spec file whose digest is ``digest``: the homework's own first."""
-    from autograder.server.worker import _digest
+    from autograder.provenance import file_digest
     from autograder.spec import DEFAULT_SPEC
 
     homeworks = ctx.course.homeworks
@@ -124,7 +124,7 @@ def find_spec(ctx: WorkerContext, homework: str, digest: str) -> Path | None:
     ordered += [h for name, h in homeworks.items() if name != homework]
     candidates = [Path(h.spec) for h in ordered if h.spec] + [Path(DEFAULT_SPEC)]
     for path in candidates:
-        if _digest(path) == digest:
+        if file_digest(path) == digest:
             return path
     return None
 
@@ -135,9 +135,9 @@ def grade_payload(p: Payload, worker: str) -> dict:
     from autograder.grading import grade_submission
     from autograder.harness.zygote import shared_zygote
     from autograder.intake import escaped
+    from autograder.provenance import grader_version, seed_id, spec_for
     from autograder.report.gradescope import to_gradescope
     from autograder.report.html import feedback_body
-    from autograder.server.worker import _spec, grader_version, seed_id
 
     ctx = context()
     spec_path = find_spec(ctx, p.homework, p.spec)
@@ -149,7 +149,7 @@ def grade_payload(p: Payload, worker: str) -> dict:
             f"{p.homework!r}); give the worker the sender's course.toml and spec files",
         )
     version = grader_version(spec_path)
-    spec = _spec(str(spec_path), p.spec)
+    spec = spec_for(str(spec_path), p.spec)
     started, clock = time.time(), time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="bpgrade-task-") as tmp:
         target = _lay_out(Path(tmp) / "submission", p)
@@ -174,7 +174,7 @@ def grade_payload(p: Payload, worker: str) -> dict:
         "worker": worker[:200],
         "sha256": p.sha256,
         "grader_version": version,
-        "seed_id": seed_id(ctx.secret, p.homework, p.student_id),
+        "seed_id": seed_id(ctx.secret, spec.name, p.student_id),
         "homework": p.homework,
         "lang": p.lang,
         "score": float(report.score),

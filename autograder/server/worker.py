@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import ctypes
-import functools
 import json
 import os
 import select
@@ -30,6 +29,7 @@ from autograder.provenance import (  # noqa: F401
     code_version,
     grader_version,
     seed_id,
+    spec_for,
 )
 from autograder.server import db
 from autograder.server.queue import Job, Result, SQLiteQueue
@@ -78,7 +78,7 @@ class Grader:
         suffix = ".ipynb" if row["filename"].lower().endswith(".ipynb") else ".py"
         upload = self.course.uploads_dir / f"{row['sha256']}{suffix}"
         started = time.time()
-        spec = _spec(str(spec_path), version.rsplit("-", 1)[1])
+        spec = spec_for(str(spec_path), version.rsplit("-", 1)[1])
         with tempfile.TemporaryDirectory(prefix="bpgrade-job-") as folder:
             path = Path(folder) / f"submission{suffix}"
             shutil.copyfile(upload, path)
@@ -119,14 +119,6 @@ class Grader:
         else:
             self.queue.complete(job, result)
         return True
-
-
-@functools.lru_cache(maxsize=8)
-def _spec(spec_path: str, digest: str):
-    """The spec at ``spec_path``, loaded once per content (``digest``)."""
-    from autograder.spec import load_spec
-
-    return load_spec(spec_path)
 
 
 def serve_jobs(course_root: str | Path, *, wake_fd: int | None = 0) -> None:
