@@ -1,7 +1,5 @@
 """``python -m autograder`` is the same command as ``bpgrade``."""
 
-import sys
+from autograder.cli import entry
 
-from autograder.cli import main
-
-sys.exit(main())
+entry()

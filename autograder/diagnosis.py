@@ -12,18 +12,28 @@ A case's diagnosis is evidence for its part, not a verdict on its own: on a smal
 mistakes can give the same value. :func:`examine` therefore also says which of the part's mistakes
 change nothing on the case, and the grader names a mistake for a part only when it explains every
 failing case it could have caused (``autograder.grading._part_misconceptions``).
+
+Cost. Variants read only trusted inputs, and public cases are the same for every student: what a
+mistake computes on a public case (:func:`alternatives`) is worked out once per process and
+remembered, so a ``grade-all`` job or a grader service pays for it once, not once per buggy
+submission. Hidden cases differ per student and are computed afresh.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import importlib
+import math
+import pickle
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from autograder.cases import Case
+from autograder.cases import PUBLIC, Case
 from autograder.checks import check_scalar, check_vector, run_check
 
 
@@ -42,6 +52,9 @@ class Misconception:
     variant : callable, optional
         ``variant(case) -> value`` shaped like ``case.expected``, or ``None`` when the bug makes no
         difference on this case. The student's value is then checked against it.
+    ways : tuple of callable, optional
+        One mistake that students write in several ways, each a ``variant``: it matches when any
+        way that changes the case reproduces the value, and changes nothing when none does.
     matcher : callable, optional
         ``matcher(case, value) -> bool | None`` for bugs a single expected value cannot describe (a
         random initialisation drawn from the wrong interval, say); ``None`` when the bug makes no
@@ -53,6 +66,7 @@ class Misconception:
     title: dict[str, str]
     variant: Callable[[Case], Any] | None = None
     matcher: Callable[[Case, Any], bool] | None = None
+    ways: tuple[Callable[[Case], Any], ...] = ()
 
     def title_in(self, lang: str) -> str:
         return self.title.get(lang) or self.title["en"]
@@ -89,11 +103,13 @@ class Diagnosis:
 def examine(case: Case, value: Any, catalog: list[Misconception]) -> Diagnosis:
     """Match ``value`` on ``case`` against every mistake of the case's part."""
     found = Diagnosis()
+    key = _public_key(case)
+    right = _student_halves(case, value)
     for mc in catalog:
         if case.part not in mc.parts:
             continue
         try:
-            matched = _matches(mc, case, value)
+            matched = _matches(mc, case, value, key, right)
         except Exception:  # a variant that cannot apply to this case's shape explains nothing
             matched = False
         if matched is None:
@@ -108,14 +124,104 @@ def diagnose(case: Case, value: Any, catalog: list[Misconception]) -> list[Misco
     return examine(case, value, catalog).matched
 
 
-def _matches(mc: Misconception, case: Case, value: Any) -> bool | None:
+def _matches(
+    mc: Misconception,
+    case: Case,
+    value: Any,
+    key: bytes | None,
+    right: Callable[[int], bool] | None,
+) -> bool | None:
     if mc.matcher is not None:
         verdict = mc.matcher(case, value)
         return None if verdict is None else bool(verdict)
-    alt = mc.variant(case) if mc.variant is not None else None
-    if unchanged(case, alt):
+    alts = _remembered_alternatives(mc, case, key)
+    if alts is None:
+        raise ValueError(f"{mc.tag} does not apply to {case.case_id}")
+    if not alts:
         return None
-    return variant_matches(case, alt, value)
+    return any(variant_matches(case, alt, value, right=right) for alt in alts)
+
+
+def alternatives(mc: Misconception, case: Case) -> list[Any]:
+    """What ``mc`` computes on ``case``, one value per way of writing it that changes the case.
+
+    An empty list means the mistake changes nothing here (the case neither confirms nor refutes
+    it). Raises when a way cannot apply to the case; the mistake then explains nothing.
+    """
+    ways = mc.ways or ((mc.variant,) if mc.variant is not None else ())
+    computed = [way(case) for way in ways]
+    return [alt for alt in computed if not unchanged(case, alt)]
+
+
+# Public cases are generated from a fixed seed: every student's are the same, so what each mistake
+# computes on them is kept for the life of the process (the catalogue is small and fixed; the cap is
+# only a guard against a spec whose public cases keep changing). The key is the case's content, not
+# its id: a case is rebuilt for each submission. Values here come from trusted inputs only.
+_PUBLIC_ALTERNATIVES: dict[tuple[int, bytes], tuple[Misconception, list[Any] | None]] = {}
+_PUBLIC_LIMIT = 20_000
+_PUBLIC_LOCK = threading.Lock()
+
+
+def _remembered_alternatives(mc: Misconception, case: Case, key: bytes | None) -> list[Any] | None:
+    """:func:`alternatives`, remembered for public cases; ``None`` when ``mc`` cannot apply."""
+    if key is None:
+        try:
+            return alternatives(mc, case)
+        except Exception:  # noqa: BLE001 - a way that cannot apply explains nothing
+            return None
+    # The Misconception is stored with its value so that its id cannot be reused while cached.
+    hit = _PUBLIC_ALTERNATIVES.get((id(mc), key))
+    if hit is not None and hit[0] is mc:
+        return hit[1]
+    try:
+        alts = alternatives(mc, case)
+    except Exception:  # noqa: BLE001 - remembered too: it fails the same way for everyone
+        alts = None
+    with _PUBLIC_LOCK:  # grade-all's thread pool shares this process
+        if len(_PUBLIC_ALTERNATIVES) >= _PUBLIC_LIMIT:
+            _PUBLIC_ALTERNATIVES.clear()
+        _PUBLIC_ALTERNATIVES[(id(mc), key)] = (mc, alts)
+    return alts
+
+
+def _public_key(case: Case) -> bytes | None:
+    """A digest of everything a variant may read on a public case; ``None`` for hidden cases.
+
+    It covers the part, the check and its tolerance (:func:`unchanged` depends on them), the inputs
+    and the expected value, so two cases share what their mistakes compute only if they are the
+    same case. A case that cannot be serialised is simply not remembered.
+    """
+    if case.visibility != PUBLIC:
+        return None
+    content = (
+        case.part,
+        case.check,
+        sorted(case.tolerance.items()),
+        case.args,
+        case.kwargs,
+        case.context,
+        case.expected,
+    )
+    try:
+        blob = pickle.dumps(content, protocol=4)  # our own trusted objects; never unpickled
+    except Exception:  # noqa: BLE001
+        return None
+    return hashlib.blake2b(blob, digest_size=20).digest()
+
+
+def _student_halves(case: Case, value: Any) -> Callable[[int], bool] | None:
+    """For a check in :data:`COMPONENTS`: whether the student got half ``i`` right, worked out
+    once per case rather than once per variant (it does not depend on the variant)."""
+    halves = COMPONENTS.get(case.check)
+    if halves is None:
+        return None
+    tol = case.tolerance
+
+    @functools.cache
+    def right(i: int) -> bool:
+        return _agrees(halves[i], case.expected[i], value[i], tol)
+
+    return right
 
 
 # Checks that grade a tuple in independently scored halves: half i is element i, judged by the check
@@ -130,7 +236,9 @@ COMPONENTS: dict[str, tuple[Callable[..., Any], ...]] = {
 LOOKS_AT = {"cost": 0, "gradient": 1}
 
 
-def variant_matches(case: Case, alt: Any, value: Any) -> bool:
+def variant_matches(
+    case: Case, alt: Any, value: Any, *, right: Callable[[int], bool] | None = None
+) -> bool:
     """Whether the student's ``value`` is what the mistake computing ``alt`` would return.
 
     For a single-value check: ``value`` passes the case's check against ``alt``. For a check in
@@ -145,6 +253,9 @@ def variant_matches(case: Case, alt: Any, value: Any) -> bool:
         The variant's value, shaped like ``case.expected``; ``None`` matches nothing.
     value : object
         What the student returned.
+    right : callable, optional
+        ``right(i)``: whether the student got half ``i`` right, if already known (see
+        :func:`examine`); computed here otherwise.
     """
     if alt is None:
         return False
@@ -156,7 +267,7 @@ def variant_matches(case: Case, alt: Any, value: Any) -> bool:
         return near and run_check(case.check, alt, value, tolerance=tol).passed
     explained = False
     for i, check in enumerate(halves):
-        student_right = _agrees(check, case.expected[i], value[i], tol)
+        student_right = right(i) if right else _agrees(check, case.expected[i], value[i], tol)
         variant_agrees = _agrees(check, alt[i], value[i], tol)
         if student_right and not variant_agrees:
             return False
@@ -184,7 +295,30 @@ def unchanged(case: Case, alt: Any) -> bool:
 def _agrees(check: Callable[..., Any], ref: Any, data: Any, tol: dict) -> bool:
     # The check functions take the tolerances only; the part's float32 policy is run_check's.
     rtol, atol = tol["rtol"], tol["atol"]
-    return _close(ref, data, tol) and check("", ref, data, rtol=rtol, atol=atol).passed
+    if not _close(ref, data, tol):
+        return False
+    return _close_decides(check, ref, data) or check("", ref, data, rtol=rtol, atol=atol).passed
+
+
+def _close_decides(check: Callable[..., Any], ref: Any, data: Any) -> bool:
+    """Whether, :func:`_close` having passed, the check is sure to pass too (and can be skipped).
+
+    True for a finite reference given in the form the check wants: two floats for
+    ``check_scalar``, two 1-d arrays of one length for ``check_vector``. Both checks then test
+    exactly what ``_close`` tested (finite data, ``allclose``'s formula); this runs for every
+    variant that agrees with the student on half of a ``(J, grad)`` pair.
+    """
+    if check is check_scalar:
+        return isinstance(ref, float) and isinstance(data, float) and math.isfinite(ref)
+    if check is check_vector:
+        return (
+            isinstance(ref, np.ndarray)
+            and isinstance(data, np.ndarray)
+            and ref.ndim == data.ndim == 1
+            and ref.dtype == data.dtype == np.float64
+            and bool(np.isfinite(ref).all())
+        )
+    return False
 
 
 def _close(ref: Any, data: Any, tol: dict) -> bool:
@@ -201,6 +335,8 @@ def _close(ref: Any, data: Any, tol: dict) -> bool:
         )
     if isinstance(ref, dict):  # property checks (uniform_init) carry no comparable value
         return True
+    if isinstance(ref, float) and isinstance(data, float):  # J: the same formula, in Python
+        return bool(abs(data - ref) <= tol["atol"] + tol["rtol"] * abs(ref))
     try:
         r = np.asarray(ref, dtype=float).ravel()
         d = np.asarray(data, dtype=float).ravel()
@@ -211,4 +347,4 @@ def _close(ref: Any, data: Any, tol: dict) -> bool:
     # allclose's own formula, without isclose's inf/nan bookkeeping: this runs for every variant
     # of every failed case, and NaN compares False here as it does there.
     with np.errstate(invalid="ignore", over="ignore"):
-        return bool(np.all(np.abs(d - r) <= tol["atol"] + tol["rtol"] * np.abs(r)))
+        return bool((np.abs(d - r) <= tol["atol"] + tol["rtol"] * np.abs(r)).all())

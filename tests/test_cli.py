@@ -172,3 +172,26 @@ def test_doctor_says_how_workers_start():
     workers = [line for line in done.stdout.splitlines() if line.strip().startswith("workers")]
     expected = "zygote" if Zygote.supported(Sandbox()) else "per submission"
     assert len(workers) == 1 and expected in workers[0], done.stdout
+
+
+def test_a_notebook_kernel_checks_through_one_zygote():
+    """The released check.py's ``check("part")`` forks each call's worker from the zygote the
+    kernel keeps (booted once, by ``make_checker``), instead of booting a sandbox per call."""
+    script = (
+        "import sys\n"
+        f"sys.path.insert(0, {str(ROOT / 'assignments' / 'backprop' / 'en')!r})\n"
+        "import check as released\n"
+        "namespace = {'__name__': '__main__'}\n"
+        f"exec(compile(open({str(CORRECT)!r}).read(), {str(CORRECT)!r}, 'exec'), namespace)\n"
+        "check = released.make_checker(namespace)\n"
+        "zygote = released.kernel_zygote()\n"
+        "if zygote is None:\n"
+        "    print('no zygote'); sys.exit(0)\n"
+        "passed = [released.check_part(p, namespace) for p in ('sigmoid', 'nnGrad')]\n"
+        "print(passed, zygote.boots, zygote.forks)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True)
+    last = done.stdout.strip().splitlines()[-1]
+    if last == "no zygote":
+        pytest.skip("no sandbox zygote on this machine")
+    assert last == "[True, True] 1 2", done.stdout + done.stderr

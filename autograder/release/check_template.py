@@ -61,7 +61,31 @@ def _t(key: str, **kwargs) -> str:
     return _TEXT.get(LANG, _TEXT["en"])[key].format(**kwargs)
 
 
-def grade_public(path: str | Path, part: str | None = None):
+def boot_sandbox():
+    """Start a sandboxed zygote now, before anything here imports numpy (both imports then run at
+    once, as in ``bpgrade check``); ``None`` where there is none. The caller closes it."""
+    try:
+        from autograder.harness.sandbox import platform_problem
+        from autograder.harness.zygote import boot_zygote
+    except ImportError:  # no bpgrade (grade_public says so), or one without zygotes
+        return None
+    try:
+        return None if platform_problem() is not None else boot_zygote()
+    except Exception:  # noqa: BLE001 - no sandbox here: the self-check decides what to do
+        return None
+
+
+def kernel_zygote():
+    """The zygote this notebook kernel keeps for its ``check()`` calls (closed with the kernel):
+    a call then forks a worker from it instead of booting a sandbox. ``None`` without one."""
+    try:
+        from autograder.selfcheck import session_zygote
+    except ImportError:  # an older bpgrade: every check boots its own sandbox
+        return None
+    return session_zygote()
+
+
+def grade_public(path: str | Path, part: str | None = None, zygote=None):
     """Grade ``path`` on the public cases (of one part, or all); ``None`` if bpgrade cannot grade."""
     try:
         import autograder  # noqa: F401  (is the package there at all?)
@@ -74,6 +98,8 @@ def grade_public(path: str | Path, part: str | None = None):
         print(_t("broken", error=exc))
         return None
     kwargs = {"lang": LANG}
+    if zygote is not None:
+        kwargs["zygote"] = zygote
     if part is not None:
         from autograder.spec import load_spec
 
@@ -163,12 +189,13 @@ def check_part(part: str, namespace: dict) -> bool:
     with tempfile.TemporaryDirectory(prefix="bpgrade-check-") as tmp:
         path = Path(tmp) / DEFAULT_FILE
         path.write_text(source_from_namespace(namespace), encoding="utf-8")
-        report = grade_public(path, part)
+        report = grade_public(path, part, zygote=kernel_zygote())
         return bool(report is not None and print_report(report))
 
 
 def make_checker(namespace: dict):
     """``check = make_checker(globals())`` in a notebook; then ``check("sigmoid")``."""
+    kernel_zygote()  # booted now, in the background: the first check() finds it ready
 
     def check(part: str) -> None:
         check_part(part, namespace)
@@ -183,7 +210,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--part", help="check only this part")
     args = parser.parse_args(argv)
-    report = grade_public(args.file, args.part)
+    zygote = boot_sandbox()
+    try:
+        report = grade_public(args.file, args.part, zygote=zygote)
+    finally:
+        if zygote is not None:
+            zygote.close()
     if report is None:
         return 2
     print_report(report)

@@ -22,7 +22,7 @@ from zoo_table import (
 )
 
 from autograder.cases import HIDDEN, PUBLIC, Case, build_cases
-from autograder.diagnosis import diagnose, examine, load_catalog
+from autograder.diagnosis import Misconception, diagnose, examine, load_catalog
 from autograder.grading import CaseResult, GradeReport, _part_misconceptions, grade_submission
 from autograder.homeworks.backprop import misconceptions as mc
 from autograder.spec import load_spec
@@ -240,7 +240,7 @@ def test_catalog_entries_are_well_formed():
     for m in mc.CATALOG:
         assert set(m.parts) <= part_ids, m.tag
         assert m.title.get("en") and m.title.get("zh"), m.tag
-        assert (m.variant is None) != (m.matcher is None), m.tag
+        assert [m.variant is not None, bool(m.ways), m.matcher is not None].count(True) == 1, m.tag
 
 
 # Part-level naming (_part_misconceptions). Each failing case: (matched tags, unaffected tags); a
@@ -305,3 +305,34 @@ def test_a_mistake_that_changes_nothing_on_a_case_is_reported_unaffected():
     found = examine(case, value, CATALOG)
     assert [m.tag for m in found.matched] == ["grad_missing_1_over_m"]
     assert {"bias_regularized_grad", "reg_grad_missing"} <= set(found.unaffected)
+
+
+# What a mistake computes on a public case is the same for every student: worked out once per
+# process. On a hidden case it is computed for each student's case.
+def _counting(calls: list[str]) -> tuple[list, mc.Bug]:
+    bug = mc.Bug(reg_bias_grad=True)
+    variant = mc.network_variant(bug)
+
+    def way(case: Case):
+        calls.append(case.case_id)
+        return variant(case)
+
+    probe = Misconception("probe", ("nnGrad",), {"en": "probe", "zh": "probe"}, ways=(way,))
+    return [probe], bug
+
+
+@pytest.mark.parametrize(
+    "visibility, computed", [(PUBLIC, 1), (HIDDEN, 2)], ids=["public: once", "hidden: each time"]
+)
+def test_a_mistake_on_a_case_is_remembered_only_when_the_case_is_public(visibility, computed):
+    calls: list[str] = []
+    catalog, bug = _counting(calls)
+    for sid in ("student-a", "student-b"):
+        case = next(
+            c
+            for c in build_cases(SPEC, secret=SECRET, student_id=sid, visibility=(visibility,))
+            if c.part == "nnGrad" and c.context["lambda_"] > 0 and c.time_limit is None
+        )
+        value = mc.buggy_network(case.context, bug)
+        assert [m.tag for m in examine(case, value, catalog).matched] == ["probe"]
+    assert len(calls) == computed

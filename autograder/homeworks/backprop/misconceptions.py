@@ -18,15 +18,16 @@ the sigmoidGradient part *and* on the backprop parts, whose hidden δ it corrupt
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from autograder.cases import Case
 from autograder.checks import on_a_grid, same_weights
-from autograder.diagnosis import Misconception, unchanged, variant_matches
+from autograder.diagnosis import Misconception
 from autograder.homeworks.backprop.cases import quadratic_cost
 from bpnet_ref import sigmoid
 
@@ -131,6 +132,68 @@ def _with_bias(A: np.ndarray) -> np.ndarray:
     return np.hstack([np.ones((A.shape[0], 1)), A])
 
 
+@dataclass(frozen=True)
+class _Forward:
+    """One forward pass: ``acts[l]`` is a^(l+1) with its bias column, ``zs[l]`` pairs with
+    ``acts[l + 1]``, ``h`` is the output without bias; ``log_h`` and ``log_1mh`` are log h and
+    log(1 - h) from z, exactly (as the reference does), for the pass's sigmoid sign."""
+
+    thetas: tuple[np.ndarray, ...]
+    acts: tuple[np.ndarray, ...]
+    zs: tuple[np.ndarray, ...]
+    h: np.ndarray
+    log_h: np.ndarray
+    log_1mh: np.ndarray
+    y: np.ndarray
+    memo: dict = field(default_factory=dict)
+
+    def once(self, key: tuple, compute: Callable[[], Any]) -> Any:
+        """``compute()``, remembered under ``key`` for this pass (its result is never written to)."""
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return self.memo[key]
+
+
+# Most bugs differ only after the forward pass (in the cost, δ, or the regularization): on one case
+# they share one pass, keyed by the context's identity and the two knobs that change it. The entry
+# holds the context itself, so its id cannot be reused while cached; a few entries are enough, since
+# a case's variants are computed together. The arrays are shared: nothing below writes into them.
+_FORWARDS: dict[tuple[int, float, str], tuple[dict, _Forward]] = {}
+_FORWARDS_KEPT = 16
+_FORWARDS_LOCK = threading.Lock()
+
+
+def _forward(ctx: dict, z_sign: float, params_order: str) -> _Forward:
+    """The forward pass of the case ``ctx`` with the sigmoid sign and unrolling order given."""
+    key = (id(ctx), z_sign, params_order)
+    hit = _FORWARDS.get(key)
+    if hit is not None and hit[0] is ctx:
+        return hit[1]
+    X = np.asarray(ctx["X"], dtype=float)
+    thetas = _split(
+        np.asarray(ctx["nn_params"], dtype=float), list(ctx["layer_sizes"]), params_order
+    )
+    acts, zs = [_with_bias(X)], []
+    for T in thetas:
+        zs.append(acts[-1] @ T.T)
+        acts.append(_with_bias(sigmoid(z_sign * zs[-1])))
+    z_out = zs[-1]
+    fwd = _Forward(
+        thetas=tuple(thetas),
+        acts=tuple(acts[:-1]),
+        zs=tuple(zs),
+        h=acts[-1][:, 1:],
+        log_h=-np.logaddexp(0, -z_sign * z_out),
+        log_1mh=-np.logaddexp(0, z_sign * z_out),
+        y=np.asarray(ctx["y"]).ravel().astype(np.int64),
+    )
+    with _FORWARDS_LOCK:  # grade-all's thread pool shares this process
+        while len(_FORWARDS) >= _FORWARDS_KEPT:
+            _FORWARDS.pop(next(iter(_FORWARDS)))
+        _FORWARDS[key] = (ctx, fwd)
+    return fwd
+
+
 def buggy_network(ctx: dict, bug: Bug = CORRECT) -> tuple[float, np.ndarray]:
     """Cost and gradient of the case's network, computed with ``bug``'s choices.
 
@@ -145,54 +208,68 @@ def buggy_network(ctx: dict, bug: Bug = CORRECT) -> tuple[float, np.ndarray]:
     J : float
     grad : (N,) ndarray
     """
-    sizes, X = list(ctx["layer_sizes"]), np.asarray(ctx["X"], dtype=float)
-    lam, loss = float(ctx["lambda_"]), ctx["loss"]
-    y = np.asarray(ctx["y"]).ravel().astype(np.int64)
-    m, K = X.shape[0], sizes[-1]
-    thetas = _split(np.asarray(ctx["nn_params"], dtype=float), sizes, bug.params_order)
-    Y = bug.targets(y, K)
-
-    # Forward: acts[l] is a^(l+1) with its bias column; zs[l] pairs with acts[l + 1].
-    acts, zs = [_with_bias(X)], []
-    for T in thetas:
-        zs.append(acts[-1] @ T.T)
-        acts.append(_with_bias(sigmoid(bug.z_sign * zs[-1])))
-    z_out = zs[-1]
-    h = acts.pop()[:, 1:]
+    lam, loss, K = float(ctx["lambda_"]), ctx["loss"], list(ctx["layer_sizes"])[-1]
+    fwd = _forward(ctx, bug.z_sign, bug.params_order)
+    thetas, h, m = fwd.thetas, fwd.h, fwd.h.shape[0]
+    # Each intermediate below depends on a few of the bug's knobs only: it is computed once per
+    # forward pass (fwd.once, keyed by those knobs) and shared by every bug that agrees on them.
+    Y = fwd.once(("Y", bug.targets), lambda: bug.targets(fwd.y, K))
 
     if loss == "cross_entropy":
-        # log h and log(1 - h) from z, exactly (as the reference does), for either sigmoid sign.
-        log_h, log_1mh = -np.logaddexp(0, -bug.z_sign * z_out), -np.logaddexp(0, bug.z_sign * z_out)
-        terms = Y * log_h if bug.drop_negative_term else Y * log_h + (1 - Y) * log_1mh
-        J = -(bug.j_scale or (lambda m_, K_: 1 / m_))(m, K) * float(np.sum(terms))
-        delta = bug.output_sign * (bug.output_delta or (lambda h_, Y_: h_ - Y_))(h, Y)
+
+        def data_term() -> float:
+            log_h, log_1mh = fwd.log_h, fwd.log_1mh
+            terms = Y * log_h if bug.drop_negative_term else Y * log_h + (1 - Y) * log_1mh
+            return float(np.sum(terms))
+
+        total = fwd.once(("J", bug.targets, bug.drop_negative_term), data_term)
+        J = -(bug.j_scale or (lambda m_, K_: 1 / m_))(m, K) * total
+        output_delta = bug.output_delta or (lambda h_, Y_: h_ - Y_)
         scale = (bug.grad_scale or (lambda m_: 1 / m_))(m)
     else:
-        J = (bug.j_scale or (lambda m_, K_: 0.5))(m, K) * float(np.sum((h - Y) ** 2))
-        delta = bug.output_sign * (bug.output_delta or (lambda h_, Y_: (h_ - Y_) * h_ * (1 - h_)))(
-            h, Y
-        )
+        total = fwd.once(("J", bug.targets), lambda: float(np.sum((h - Y) ** 2)))
+        J = (bug.j_scale or (lambda m_, K_: 0.5))(m, K) * total
+        output_delta = bug.output_delta or (lambda h_, Y_: (h_ - Y_) * h_ * (1 - h_))
         scale = (bug.grad_scale or (lambda m_: 1.0))(m)
 
     n_layers = len(thetas)
     lowest = 0 if bug.backprop_depth is None else max(0, n_layers - bug.backprop_depth)
-    grads = [np.zeros_like(T) for T in thetas]
-    for l in range(n_layers - 1, lowest - 1, -1):
-        grads[l] = scale * delta.T @ acts[l]
-        if l > 0:
-            a_hidden = acts[l][:, 1:]
-            delta = (delta @ thetas[l][:, 1:]) * bug.hidden_gprime(zs[l - 1], a_hidden)
+
+    def backward() -> tuple[np.ndarray, ...]:
+        delta = bug.output_sign * output_delta(h, Y)
+        return tuple(_backward(fwd, bug, delta, scale, lowest))
+
+    # The δ recursion is the same for every bug that changes only J or the regularization.
+    steps = (bug.targets, bug.output_delta, bug.output_sign, bug.hidden_gprime, lowest)
+    shared = fwd.once(("grads", *steps, bug.grad_scale), backward)
+    grads = [G.copy() for G in shared]  # a copy: the regularization below adds into it
 
     ends = {0, n_layers - 1}
     for l, T in enumerate(thetas) if lam else ():
         if l in ends or not bug.reg_first_last_j:
-            J += bug.reg_j(lam, m) * float(np.sum(T[:, 0 if bug.reg_bias_j else 1 :] ** 2))
+            first = 0 if bug.reg_bias_j else 1
+            squares = fwd.once(
+                ("squares", l, first), lambda T=T, i=first: float(np.sum(T[:, i:] ** 2))
+            )
+            J += bug.reg_j(lam, m) * squares
         reached = l >= lowest or bug.reg_unreached
         if reached and (l in ends or not bug.reg_first_last_grad):
             start = 0 if bug.reg_bias_grad else 1
             grads[l][:, start:] += bug.reg_grad(lam, m) * T[:, start:]
     grad = np.concatenate([G.ravel(order=bug.grad_order) for G in grads])
     return J, bug.grad_sign * grad
+
+
+def _backward(fwd: _Forward, bug: Bug, delta: np.ndarray, scale: float, lowest: int) -> list:
+    """Δ/m for each weight matrix from the output δ down; layers below ``lowest`` get zeros."""
+    thetas, acts, zs = fwd.thetas, fwd.acts, fwd.zs
+    grads = [np.zeros_like(T) for T in thetas]
+    for l in range(len(thetas) - 1, lowest - 1, -1):
+        grads[l] = scale * delta.T @ acts[l]
+        if l > 0:
+            a_hidden = acts[l][:, 1:]
+            delta = (delta @ thetas[l][:, 1:]) * bug.hidden_gprime(zs[l - 1], a_hidden)
+    return grads
 
 
 def _differs(value: tuple[float, np.ndarray], reference: tuple[float, np.ndarray]) -> bool:
@@ -223,21 +300,6 @@ def network_variant(bug: Bug) -> Callable[[Case], Any]:
 # ---------------------------------------------------------------------------------------------
 # Variants of the other parts
 # ---------------------------------------------------------------------------------------------
-
-
-def _any_of(*variants: Callable[[Case], Any]) -> Callable[[Case, Any], bool | None]:
-    """A matcher for one mistake that students write in several equivalent-in-spirit ways.
-
-    ``None`` (no difference on this case) when no way of writing it changes the case's answer.
-    """
-
-    def matcher(case: Case, value: Any) -> bool | None:
-        alts = [alt for alt in (v(case) for v in variants) if not unchanged(case, alt)]
-        if not alts:
-            return None
-        return any(variant_matches(case, alt, value) for alt in alts)
-
-    return matcher
 
 
 def _per_part(**by_part: Callable[[Case], Any]) -> Callable[[Case], Any]:
@@ -433,8 +495,9 @@ def _init_epsilon_ignored(w, L_in, L_out, eps):
 # ---------------------------------------------------------------------------------------------
 
 
-def _mc(tag, parts, en, zh, variant=None, matcher=None) -> Misconception:
-    return Misconception(tag, tuple(parts), {"en": en, "zh": zh}, variant=variant, matcher=matcher)
+def _mc(tag, parts, en, zh, variant=None, matcher=None, ways=()) -> Misconception:
+    title = {"en": en, "zh": zh}
+    return Misconception(tag, tuple(parts), title, variant=variant, matcher=matcher, ways=ways)
 
 
 def _net(tag, parts, en, zh, **knobs) -> Misconception:
@@ -517,7 +580,7 @@ CATALOG: list[Misconception] = [
         "backpropagation stops after two weight matrices: earlier layers get no gradient "
         "(the 3-layer code generalised only half-way)",
         "反向传播只算了最后两个权重矩阵：更前面各层没有梯度（三层网络的代码没有推广到任意层）",
-        matcher=_any_of(
+        ways=(
             network_variant(Bug(backprop_depth=2)),
             network_variant(Bug(backprop_depth=2, reg_unreached=True)),
         ),
@@ -527,9 +590,7 @@ CATALOG: list[Misconception] = [
         BACKPROP,
         "the gradient's sign flipped (y - a instead of a - y)",
         "梯度的符号反了（用了 y - a 而不是 a - y）",
-        matcher=_any_of(
-            network_variant(Bug(output_sign=-1.0)), network_variant(Bug(grad_sign=-1.0))
-        ),
+        ways=(network_variant(Bug(output_sign=-1.0)), network_variant(Bug(grad_sign=-1.0))),
     ),
     # -- the cross-entropy cost -----------------------------------------------------------------
     _net(
@@ -622,7 +683,7 @@ CATALOG: list[Misconception] = [
         (DEEP,),
         "only the first and last Θ regularized (the 3-layer formula on a deeper network)",
         "只对第一个和最后一个 Θ 做了正则化（把三层网络的公式用在更深的网络上）",
-        matcher=_any_of(
+        ways=(
             network_variant(Bug(reg_first_last_j=True)),
             network_variant(Bug(reg_first_last_grad=True)),
             network_variant(Bug(reg_first_last_j=True, reg_first_last_grad=True)),
@@ -636,7 +697,7 @@ CATALOG: list[Misconception] = [
         "Fortran order (or Θ_grad built transposed); numpy's order is row-major",
         "按列优先（Octave）展开：nn_params 的 reshape 或梯度的展开用了 Fortran 顺序（或梯度矩阵是转置的）；"
         "numpy 的约定是按行",
-        matcher=_any_of(
+        ways=(
             network_variant(Bug(grad_order="F")),
             network_variant(Bug(params_order="F", grad_order="F")),
             network_variant(Bug(params_order="F")),
@@ -647,7 +708,7 @@ CATALOG: list[Misconception] = [
         ALL_NETS,
         "labels treated as 1..K (Octave's convention) when building Y; here they are 0..K-1",
         "构造 Y 时把标签当成了 1..K（Octave 的约定）；这里的标签是 0..K-1",
-        matcher=_any_of(
+        ways=(
             network_variant(Bug(targets=_shifted_labels)),
             network_variant(Bug(targets=_octave_labels)),
         ),
@@ -701,9 +762,7 @@ CATALOG: list[Misconception] = [
         ("computeNumericalGradient",),
         "one-sided (forward or backward) differences instead of central differences",
         "用了单侧（前向或后向）差分，而不是中心差分",
-        matcher=_any_of(
-            lambda case: _numgrad(case, "forward"), lambda case: _numgrad(case, "backward")
-        ),
+        ways=(lambda case: _numgrad(case, "forward"), lambda case: _numgrad(case, "backward")),
     ),
     _mc(
         "numgrad_over_e",
@@ -718,9 +777,7 @@ CATALOG: list[Misconception] = [
         "θ perturbed in place (theta[p] += e) and never restored: every later component is "
         "estimated at a shifted θ",
         "在 theta 本身上做扰动（theta[p] += e）后没有复原：后面的每个分量都是在偏移了的 θ 处估计的",
-        matcher=_any_of(
-            lambda case: _numgrad(case, "drift_down"), lambda case: _numgrad(case, "drift_up")
-        ),
+        ways=(lambda case: _numgrad(case, "drift_down"), lambda case: _numgrad(case, "drift_up")),
     ),
     _mc(
         "numgrad_perturb_not_reset",
@@ -742,7 +799,7 @@ CATALOG: list[Misconception] = [
         ("predict",),
         "predict ignores the bias unit (Θ's first column dropped instead of a column of ones added)",
         "predict 忽略了偏置单元（去掉了 Θ 的第一列，而不是给输入加一列 1）",
-        matcher=_any_of(
+        ways=(
             lambda case: _predict(case, drop_bias=(0, 1)),
             lambda case: _predict(case, drop_bias=(0,)),
             lambda case: _predict(case, drop_bias=(1,)),
