@@ -19,14 +19,20 @@ thread pools (OpenMP in torch, OpenBLAS in numpy, Eigen in XLA), and whichever r
 pays for the first one's spinning threads. So every contender runs in its own worker process,
 started with the same thread count through the environment (``OMP_NUM_THREADS``,
 ``OPENBLAS_NUM_THREADS``, ``MKL_NUM_THREADS``, ``torch.set_num_threads``, and for XLA
-``--xla_cpu_multi_thread_eigen=false`` at one thread). The workers stay alive and wait on a
+``--xla_cpu_multi_thread_eigen=false`` at one thread) *and* confined to that many CPUs
+(``os.sched_setaffinity``, the same CPUs for every contender). The affinity is what holds JAX
+to its thread count: XLA's CPU runtime spreads one jitted call over a thread pool sized to the
+CPUs it may use, whatever the flags say (measured: with the flag alone, four of its threads
+share the work of a "one-thread" call). The workers stay alive and wait on a
 pipe; the parent asks them in turn, round after round (A B C D A B C D ...), for one untimed
 call followed by ``--per-round`` timed calls, so load from other processes falls on all of
 them alike. Only one worker computes at a time. Before any timing, every contender's J and
 gradient must agree with bpnet_ref's (``np.allclose``), otherwise the race is not run.
 
 The figures are medians over all timed calls and ratios ``median(contender) / median(bpnet_ref)``
-taken in the same run (> 1 means bpnet_ref is faster). The load average before and after is
+taken in the same run (> 1 means bpnet_ref is faster). Each call's CPU time (all threads of the
+worker) is reported too: on a busy machine wall time includes waiting for a core, CPU time
+does not. The load average before and after is
 recorded, because other processes on the machine lengthen every time.
 """
 
@@ -210,8 +216,19 @@ def thread_env(threads: int) -> dict[str, str]:
     return env
 
 
+def worker_cpus(threads: int) -> set[int] | None:
+    """The CPUs every worker of this thread count is confined to: the first ``threads`` allowed."""
+    if not hasattr(os, "sched_setaffinity"):
+        return None  # not Linux: the environment variables alone must do (JAX will not obey)
+    allowed = sorted(os.sched_getaffinity(0))
+    return set(allowed[:threads])
+
+
 def worker(name: str, threads: int, data: Path) -> int:
     """Serve ``check PATH`` and ``time K`` commands for one contender until stdin closes."""
+    cpus = worker_cpus(threads)
+    if cpus is not None:
+        os.sched_setaffinity(0, cpus)  # before JAX sizes its thread pool (on first use)
     problem = np.load(data)
     params, X, y = problem["params"], problem["X"], problem["y"]
     try:
@@ -229,12 +246,13 @@ def worker(name: str, threads: int, data: Path) -> int:
             print(json.dumps({"saved": arg}), flush=True)
         elif cmd == "time":
             fn(params)  # untimed: lets the previous worker's spinning threads go idle
-            times = []
+            times, cpu = [], []
             for _ in range(int(arg)):
-                t0 = time.perf_counter()
+                c0, t0 = time.process_time(), time.perf_counter()
                 fn(params)
                 times.append(time.perf_counter() - t0)
-            print(json.dumps({"times": times}), flush=True)
+                cpu.append(time.process_time() - c0)
+            print(json.dumps({"times": times, "cpu": cpu}), flush=True)
     return 0
 
 
@@ -336,9 +354,12 @@ def race(names: list[str], threads_list: list[int], rounds: int, per_round: int)
                 raise SystemExit(f"contenders disagree with bpnet_ref: {bad}\n{agreement}")
             load_before = os.getloadavg()
             times: dict[str, list[float]] = {f"{w.name}@{w.threads}": [] for w in workers}
+            cpu: dict[str, list[float]] = {key: [] for key in times}
             for _ in range(rounds):
                 for w in workers:
-                    times[f"{w.name}@{w.threads}"] += w.ask(f"time {per_round}")["times"]
+                    reply = w.ask(f"time {per_round}")
+                    times[f"{w.name}@{w.threads}"] += reply["times"]
+                    cpu[f"{w.name}@{w.threads}"] += reply["cpu"]
             load_after = os.getloadavg()
         finally:
             for w in workers:
@@ -359,6 +380,8 @@ def race(names: list[str], threads_list: list[int], rounds: int, per_round: int)
         "agreement": agreement,
         "median_s": medians,
         "min_s": {k: float(np.min(v)) for k, v in times.items()},
+        "median_cpu_s": {k: float(np.median(v)) for k, v in cpu.items()},
+        "cpus": {t: sorted(c) if (c := worker_cpus(t)) else None for t in threads_list},
         "ratio_to_bpnet_ref": ratios,
         "loadavg_before": load_before,
         "loadavg_after": load_after,
@@ -413,21 +436,24 @@ def markdown(race_out: dict, env: dict, digits: dict | None) -> str:
         f"each contender in its own process; median of {n} calls over "
         f"{race_out['rounds']} interleaved rounds.",
         "",
-        "| contender | threads | median (ms) | min (ms) | × bpnet_ref | max abs Δgrad |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| contender | threads | median (ms) | min (ms) | × bpnet_ref | CPU median (ms) "
+        "| max abs Δgrad |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     for key, med in race_out["median_s"].items():
         name, threads = key.split("@")
         lines.append(
             f"| {name} | {threads} | {med * 1e3:.2f} | {race_out['min_s'][key] * 1e3:.2f} | "
-            f"{race_out['ratio_to_bpnet_ref'][key]:.2f} | "
+            f"**{race_out['ratio_to_bpnet_ref'][key]:.2f}** | "
+            f"{race_out['median_cpu_s'][key] * 1e3:.2f} | "
             f"{race_out['agreement'][key]['max_abs_diff_grad']:.1e} |"
         )
     lb, la = race_out["loadavg_before"], race_out["loadavg_after"]
     lines += [
         "",
         "× bpnet_ref = median(contender) / median(bpnet_ref) at the same thread count "
-        "(> 1: bpnet_ref is faster).",
+        "(> 1: bpnet_ref is faster). CPU: process time of the call, all its threads. "
+        f"Workers confined to CPUs {race_out['cpus']} (by thread count).",
         f"numpy {env['numpy']}, torch {env['torch']}, jax {env['jax']}, "
         f"Python {env['python']}, {env['cpu_count']} CPUs; load average (1/5/15 min) "
         f"{lb[0]:.2f}/{lb[1]:.2f}/{lb[2]:.2f} before, {la[0]:.2f}/{la[1]:.2f}/{la[2]:.2f} after.",
