@@ -12,7 +12,8 @@ cross-entropy, float64. The contenders:
 - ``numpy``: the obvious vectorized ex4 code, written below as a student or a
   lecturer would (bias columns by ``hstack``, one-hot by ``eye``, ``log(h)``);
 - ``torch``: PyTorch CPU autograd in float64;
-- ``jax``: ``jax.jit(jax.value_and_grad(J))`` in float64 (x64 enabled).
+- ``jax``: ``jax.jit(jax.value_and_grad(J))`` in float64 (x64 enabled);
+- ``kernel`` (only on request): bpnet_ref's kernel on inputs validated once, as in training.
 
 Why separate processes: two libraries in one process share the cores with each other's
 thread pools (OpenMP in torch, OpenBLAS in numpy, Eigen in XLA), and whichever runs second
@@ -58,6 +59,8 @@ M_EX4 = 5000
 LAMBDA = 1.0
 SEED = 0
 CONTENDERS = ("bpnet_ref", "numpy", "torch", "jax")
+# Not raced unless asked for (--contenders ... kernel): bpnet_ref without its input checks.
+EXTRA_CONTENDERS = ("kernel",)
 # Agreement required before timing. The contenders compute the same float64 function in
 # different orders of summation, so they differ by rounding only (~1e-15 relative).
 RTOL, ATOL = 1e-9, 1e-12
@@ -185,8 +188,19 @@ def make_jax(X: np.ndarray, y: np.ndarray, threads: int):
     return cost_grad
 
 
+def make_bpnet_ref_kernel(X: np.ndarray, y: np.ndarray, threads: int):
+    """bpnet_ref's kernel on inputs validated once, as ``bpnet_ref.train`` calls it."""
+    import bpnet_ref as bp
+    from bpnet_ref.network import _cost_grad
+
+    Y = bp.one_hot(y, EX4_SIZES[-1])
+    shapes = bp.layer_shapes(EX4_SIZES)
+    return lambda params: _cost_grad(params, shapes, X, Y, LAMBDA, "cross_entropy")
+
+
 FACTORIES = {
     "bpnet_ref": make_bpnet_ref,
+    "kernel": make_bpnet_ref_kernel,
     "numpy": make_numpy,
     "torch": make_torch,
     "jax": make_jax,
@@ -247,13 +261,25 @@ def worker(name: str, threads: int, data: Path) -> int:
         elif cmd == "time":
             fn(params)  # untimed: lets the previous worker's spinning threads go idle
             times, cpu = [], []
+            faults = _minor_faults()
             for _ in range(int(arg)):
                 c0, t0 = time.process_time(), time.perf_counter()
                 fn(params)
                 times.append(time.perf_counter() - t0)
                 cpu.append(time.process_time() - c0)
-            print(json.dumps({"times": times, "cpu": cpu}), flush=True)
+            faults = (_minor_faults() - faults) / int(arg)
+            print(json.dumps({"times": times, "cpu": cpu, "faults": faults}), flush=True)
     return 0
+
+
+def _minor_faults() -> float:
+    """Page faults of this process so far: a fresh, untouched page costs a fault each time
+    the allocator has handed memory back to the kernel (glibc trims its heap)."""
+    try:
+        import resource
+    except ImportError:
+        return float("nan")
+    return float(resource.getrusage(resource.RUSAGE_SELF).ru_minflt)
 
 
 class Worker:
@@ -355,11 +381,13 @@ def race(names: list[str], threads_list: list[int], rounds: int, per_round: int)
             load_before = os.getloadavg()
             times: dict[str, list[float]] = {f"{w.name}@{w.threads}": [] for w in workers}
             cpu: dict[str, list[float]] = {key: [] for key in times}
+            faults: dict[str, list[float]] = {key: [] for key in times}
             for _ in range(rounds):
                 for w in workers:
                     reply = w.ask(f"time {per_round}")
                     times[f"{w.name}@{w.threads}"] += reply["times"]
                     cpu[f"{w.name}@{w.threads}"] += reply["cpu"]
+                    faults[f"{w.name}@{w.threads}"].append(reply["faults"])
             load_after = os.getloadavg()
         finally:
             for w in workers:
@@ -381,6 +409,7 @@ def race(names: list[str], threads_list: list[int], rounds: int, per_round: int)
         "median_s": medians,
         "min_s": {k: float(np.min(v)) for k, v in times.items()},
         "median_cpu_s": {k: float(np.median(v)) for k, v in cpu.items()},
+        "page_faults_per_call": {k: float(np.mean(v)) for k, v in faults.items()},
         "cpus": {t: sorted(c) if (c := worker_cpus(t)) else None for t in threads_list},
         "ratio_to_bpnet_ref": ratios,
         "loadavg_before": load_before,
@@ -437,8 +466,8 @@ def markdown(race_out: dict, env: dict, digits: dict | None) -> str:
         f"{race_out['rounds']} interleaved rounds.",
         "",
         "| contender | threads | median (ms) | min (ms) | × bpnet_ref | CPU median (ms) "
-        "| max abs Δgrad |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| page faults | max abs Δgrad |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for key, med in race_out["median_s"].items():
         name, threads = key.split("@")
@@ -446,6 +475,7 @@ def markdown(race_out: dict, env: dict, digits: dict | None) -> str:
             f"| {name} | {threads} | {med * 1e3:.2f} | {race_out['min_s'][key] * 1e3:.2f} | "
             f"**{race_out['ratio_to_bpnet_ref'][key]:.2f}** | "
             f"{race_out['median_cpu_s'][key] * 1e3:.2f} | "
+            f"{race_out['page_faults_per_call'][key]:.0f} | "
             f"{race_out['agreement'][key]['max_abs_diff_grad']:.1e} |"
         )
     lb, la = race_out["loadavg_before"], race_out["loadavg_after"]
@@ -453,6 +483,7 @@ def markdown(race_out: dict, env: dict, digits: dict | None) -> str:
         "",
         "× bpnet_ref = median(contender) / median(bpnet_ref) at the same thread count "
         "(> 1: bpnet_ref is faster). CPU: process time of the call, all its threads. "
+        "Page faults: minor faults per call. "
         f"Workers confined to CPUs {race_out['cpus']} (by thread count).",
         f"numpy {env['numpy']}, torch {env['torch']}, jax {env['jax']}, "
         f"Python {env['python']}, {env['cpu_count']} CPUs; load average (1/5/15 min) "
@@ -485,7 +516,7 @@ def main(argv: list[str] | None = None) -> int:
         "--contenders",
         nargs="+",
         default=list(CONTENDERS),
-        choices=CONTENDERS,
+        choices=CONTENDERS + EXTRA_CONTENDERS,
         help="default: all; bpnet_ref is always included",
     )
     parser.add_argument("--no-digits", action="store_true", help="skip the digits training run")
