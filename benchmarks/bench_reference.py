@@ -3,7 +3,7 @@
 Run from the repository root:
 
     python benchmarks/bench_reference.py [--rounds 20] [--per-round 3] [--threads 1 2]
-                                         [--out bench-out/reference.json] [--no-digits]
+        [--contenders numpy torch jax kernel] [--out bench-out/reference.json] [--no-digits]
 
 The problem is ex4's: m = 5000 examples, a 400-25-10 sigmoid network, lambda = 1,
 cross-entropy, float64. The contenders:
@@ -24,17 +24,18 @@ started with the same thread count through the environment (``OMP_NUM_THREADS``,
 (``os.sched_setaffinity``, the same CPUs for every contender). The affinity is what holds JAX
 to its thread count: XLA's CPU runtime spreads one jitted call over a thread pool sized to the
 CPUs it may use, whatever the flags say (measured: with the flag alone, four of its threads
-share the work of a "one-thread" call). The workers stay alive and wait on a
-pipe; the parent asks them in turn, round after round (A B C D A B C D ...), for one untimed
-call followed by ``--per-round`` timed calls, so load from other processes falls on all of
-them alike. Only one worker computes at a time. Before any timing, every contender's J and
+share the work of a "one-thread" call). The workers stay alive and wait on a pipe; the
+parent asks them in turn, round after round (A B C D A B C D ...), for one untimed call
+followed by ``--per-round`` timed calls, so load from other processes falls on all of them
+alike. Only one worker computes at a time. Before any timing, every contender's J and
 gradient must agree with bpnet_ref's (``np.allclose``), otherwise the race is not run.
 
 The figures are medians over all timed calls and ratios ``median(contender) / median(bpnet_ref)``
 taken in the same run (> 1 means bpnet_ref is faster). Each call's CPU time (all threads of the
-worker) is reported too: on a busy machine wall time includes waiting for a core, CPU time
-does not. The load average before and after is
-recorded, because other processes on the machine lengthen every time.
+worker) and minor page faults are reported too: on a busy machine wall time includes waiting
+for a core, CPU time does not; page faults show memory the allocator gave back to the kernel
+between calls and has to fault in again. The load average before and after is recorded,
+because other processes on the machine lengthen every time.
 """
 
 from __future__ import annotations
@@ -393,10 +394,12 @@ def race(names: list[str], threads_list: list[int], rounds: int, per_round: int)
             for w in workers:
                 w.close()
     medians = {k: float(np.median(v)) for k, v in times.items()}
-    ratios = {}
+    cpu_medians = {k: float(np.median(v)) for k, v in cpu.items()}
+    ratios, cpu_ratios = {}, {}
     for key, med in medians.items():
         name, threads = key.split("@")
         ratios[key] = med / medians[f"bpnet_ref@{threads}"]
+        cpu_ratios[key] = cpu_medians[key] / cpu_medians[f"bpnet_ref@{threads}"]
     return {
         "layer_sizes": list(EX4_SIZES),
         "m": M_EX4,
@@ -408,7 +411,8 @@ def race(names: list[str], threads_list: list[int], rounds: int, per_round: int)
         "agreement": agreement,
         "median_s": medians,
         "min_s": {k: float(np.min(v)) for k, v in times.items()},
-        "median_cpu_s": {k: float(np.median(v)) for k, v in cpu.items()},
+        "median_cpu_s": cpu_medians,
+        "cpu_ratio_to_bpnet_ref": cpu_ratios,
         "page_faults_per_call": {k: float(np.mean(v)) for k, v in faults.items()},
         "cpus": {t: sorted(c) if (c := worker_cpus(t)) else None for t in threads_list},
         "ratio_to_bpnet_ref": ratios,
@@ -466,8 +470,8 @@ def markdown(race_out: dict, env: dict, digits: dict | None) -> str:
         f"{race_out['rounds']} interleaved rounds.",
         "",
         "| contender | threads | median (ms) | min (ms) | × bpnet_ref | CPU median (ms) "
-        "| page faults | max abs Δgrad |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| CPU × bpnet_ref | page faults | max abs Δgrad |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for key, med in race_out["median_s"].items():
         name, threads = key.split("@")
@@ -475,6 +479,7 @@ def markdown(race_out: dict, env: dict, digits: dict | None) -> str:
             f"| {name} | {threads} | {med * 1e3:.2f} | {race_out['min_s'][key] * 1e3:.2f} | "
             f"**{race_out['ratio_to_bpnet_ref'][key]:.2f}** | "
             f"{race_out['median_cpu_s'][key] * 1e3:.2f} | "
+            f"{race_out['cpu_ratio_to_bpnet_ref'][key]:.2f} | "
             f"{race_out['page_faults_per_call'][key]:.0f} | "
             f"{race_out['agreement'][key]['max_abs_diff_grad']:.1e} |"
         )
@@ -482,7 +487,9 @@ def markdown(race_out: dict, env: dict, digits: dict | None) -> str:
     lines += [
         "",
         "× bpnet_ref = median(contender) / median(bpnet_ref) at the same thread count "
-        "(> 1: bpnet_ref is faster). CPU: process time of the call, all its threads. "
+        "(> 1: bpnet_ref is faster). CPU: process time of the call, all its threads; on a busy "
+        "machine it is the fairer figure at one thread (a runtime with several threads gets "
+        "several shares of a contended core), but it counts threads spinning at two. "
         "Page faults: minor faults per call. "
         f"Workers confined to CPUs {race_out['cpus']} (by thread count).",
         f"numpy {env['numpy']}, torch {env['torch']}, jax {env['jax']}, "
