@@ -35,10 +35,11 @@ def ignore_underflow(fn: F) -> F:
 def sigmoid(z: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
     """Logistic function g(z) = 1 / (1 + exp(-z)), elementwise.
 
-    Evaluated as written. For z < -709, exp(-z) overflows to inf and g is exactly 0.0 (the true
-    value is below 1e-308); that overflow is expected and silenced, so ``sigmoid(-1e6)`` is 0.0
-    and ``sigmoid(1e6)`` is 1.0 without warnings. Every step is exact to rounding otherwise, so
-    tiny values such as ``sigmoid(-40)`` keep full relative precision.
+    Evaluated as written, which keeps full relative precision for tiny values such as
+    ``sigmoid(-40)`` (within 2 ulp of the exact value for z >= -708). Below that, g(z) is
+    subnormal and equal to e^z to rounding, while exp(-z) becomes huge or overflows to inf
+    (expected, and silenced: ``sigmoid(-1e6)`` is 0.0 and ``sigmoid(1e6)`` is 1.0 without
+    warnings); those few entries are recomputed as e^z.
 
     All steps write into one buffer (``out``, which may be ``z`` itself): in the cost kernel z
     is (hidden units x m), and each temporary of that size would cost as much as a step.
@@ -61,6 +62,9 @@ def sigmoid(z: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
         np.exp(out, out=out)
     out += 1.0
     np.divide(1.0, out, out=out)
+    tail = z < -708.0
+    if tail.any():
+        out[tail] = np.exp(z[tail])
     return out if out.ndim else out[()]
 
 
