@@ -55,6 +55,8 @@ def sigmoid(z: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
     g : ndarray of float64, same shape as ``z``, values in [0, 1]
     """
     z = np.asarray(z, dtype=np.float64)
+    tail = z < -708.0  # found before out, which may be z, is overwritten
+    e_tail = np.exp(z[tail]) if tail.any() else None
     if out is None:
         out = np.empty_like(z)
     np.negative(z, out=out)
@@ -62,9 +64,8 @@ def sigmoid(z: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
         np.exp(out, out=out)
     out += 1.0
     np.divide(1.0, out, out=out)
-    tail = z < -708.0
-    if tail.any():
-        out[tail] = np.exp(z[tail])
+    if e_tail is not None:
+        out[tail] = e_tail
     return out if out.ndim else out[()]
 
 
