@@ -13,7 +13,9 @@ cross-entropy, float64. The contenders:
   lecturer would (bias columns by ``hstack``, one-hot by ``eye``, ``log(h)``);
 - ``torch``: PyTorch CPU autograd in float64;
 - ``jax``: ``jax.jit(jax.value_and_grad(J))`` in float64 (x64 enabled);
-- ``kernel`` (only on request): bpnet_ref's kernel on inputs validated once, as in training.
+- ``kernel`` (only on request): bpnet_ref's kernel on inputs validated once, as in training;
+- ``baseline`` (with ``--baseline-ref COMMIT``): ``bpnet_ref.nn_cost_function`` as it was at
+  that commit of this repository (``git archive``), to measure a change in the same run.
 
 Why separate processes: two libraries in one process share the cores with each other's
 thread pools (OpenMP in torch, OpenBLAS in numpy, Eigen in XLA), and whichever runs second
@@ -41,11 +43,13 @@ because other processes on the machine lengthen every time.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import platform
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -199,9 +203,21 @@ def make_bpnet_ref_kernel(X: np.ndarray, y: np.ndarray, threads: int):
     return lambda params: _cost_grad(params, shapes, X, Y, LAMBDA, "cross_entropy")
 
 
+def make_baseline(X: np.ndarray, y: np.ndarray, threads: int):
+    """bpnet_ref as it was at ``--baseline-ref``, extracted beside the problem file."""
+    sys.path.insert(0, str(BASELINE_DIR))
+    import bpnet_ref_baseline as bp
+
+    return lambda params: bp.nn_cost_function(params, EX4_SIZES, X, y, LAMBDA)
+
+
+#: Where race() extracts the --baseline-ref copy of bpnet_ref (set in each worker).
+BASELINE_DIR = Path()
+
 FACTORIES = {
     "bpnet_ref": make_bpnet_ref,
     "kernel": make_bpnet_ref_kernel,
+    "baseline": make_baseline,
     "numpy": make_numpy,
     "torch": make_torch,
     "jax": make_jax,
@@ -241,6 +257,8 @@ def worker_cpus(threads: int) -> set[int] | None:
 
 def worker(name: str, threads: int, data: Path) -> int:
     """Serve ``check PATH`` and ``time K`` commands for one contender until stdin closes."""
+    global BASELINE_DIR
+    BASELINE_DIR = data.parent / "baseline"
     cpus = worker_cpus(threads)
     if cpus is not None:
         os.sched_setaffinity(0, cpus)  # before JAX sizes its thread pool (on first use)
@@ -355,10 +373,32 @@ def check_agreement(workers: list[Worker], tmp: Path) -> dict:
     return report
 
 
-def race(names: list[str], threads_list: list[int], rounds: int, per_round: int) -> dict:
+def extract_baseline(ref: str, dest: Path) -> None:
+    """Write bpnet_ref as of commit ``ref`` to ``dest/bpnet_ref_baseline`` (relative imports)."""
+    archive = subprocess.run(
+        ["git", "-C", str(ROOT), "archive", ref, "bpnet_ref"], capture_output=True, check=True
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        if hasattr(tarfile, "data_filter"):  # Python >= 3.10.12 / 3.11.4
+            tar.extractall(dest, filter="data")
+        else:
+            tar.extractall(dest)  # noqa: S202 (our own repository's archive)
+    (dest / "bpnet_ref").rename(dest / "bpnet_ref_baseline")
+
+
+def race(
+    names: list[str],
+    threads_list: list[int],
+    rounds: int,
+    per_round: int,
+    baseline_ref: str | None = None,
+) -> dict:
     """Start every worker, check agreement, then time them interleaved."""
     with tempfile.TemporaryDirectory(prefix="bench-ref-") as tmp_name:
         tmp = Path(tmp_name)
+        if baseline_ref:
+            extract_baseline(baseline_ref, tmp / "baseline")
+            names = names[:1] + ["baseline"] + names[1:]
         params, X, y = ex4_problem()
         np.savez(tmp / "problem.npz", params=params, X=X, y=y)
         # Start them one at a time: concurrent imports and JIT compiles would only
@@ -408,6 +448,7 @@ def race(names: list[str], threads_list: list[int], rounds: int, per_round: int)
         "per_round": per_round,
         "threads": threads_list,
         "skipped": skipped,
+        "baseline_ref": baseline_ref,
         "agreement": agreement,
         "median_s": medians,
         "min_s": {k: float(np.min(v)) for k, v in times.items()},
@@ -496,6 +537,8 @@ def markdown(race_out: dict, env: dict, digits: dict | None) -> str:
         f"Python {env['python']}, {env['cpu_count']} CPUs; load average (1/5/15 min) "
         f"{lb[0]:.2f}/{lb[1]:.2f}/{lb[2]:.2f} before, {la[0]:.2f}/{la[1]:.2f}/{la[2]:.2f} after.",
     ]
+    if race_out["baseline_ref"]:
+        lines.append(f"baseline: bpnet_ref at commit {race_out['baseline_ref']}.")
     for name, why in race_out["skipped"].items():
         lines.append(f"{name} skipped: {why}")
     if digits:
@@ -526,6 +569,11 @@ def main(argv: list[str] | None = None) -> int:
         choices=CONTENDERS + EXTRA_CONTENDERS,
         help="default: all; bpnet_ref is always included",
     )
+    parser.add_argument(
+        "--baseline-ref",
+        metavar="COMMIT",
+        help="also race bpnet_ref as it was at this commit (needs git)",
+    )
     parser.add_argument("--no-digits", action="store_true", help="skip the digits training run")
     parser.add_argument("--out", default="bench-out/reference.json", help="JSON output path")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
@@ -535,7 +583,7 @@ def main(argv: list[str] | None = None) -> int:
         return worker(args.worker, args.threads[0], Path(args.data))
 
     names = ["bpnet_ref"] + [c for c in args.contenders if c != "bpnet_ref"]
-    race_out = race(names, args.threads, args.rounds, args.per_round)
+    race_out = race(names, args.threads, args.rounds, args.per_round, args.baseline_ref)
     digits = None
     if not args.no_digits:
         try:
