@@ -35,23 +35,38 @@ def ignore_underflow(fn: F) -> F:
 def sigmoid(z: ArrayLike, out: np.ndarray | None = None) -> np.ndarray:
     """Logistic function g(z) = 1 / (1 + exp(-z)), elementwise.
 
-    Only ``exp(-|z|)`` is ever evaluated, so it never overflows: ``sigmoid(-1e6)`` is 0.0 and
-    ``sigmoid(1e6)`` is 1.0 without warnings, and tiny values such as ``sigmoid(-40)`` keep full
-    relative precision (the same split scipy's ``expit`` uses; numpy alone keeps imports light).
+    Evaluated as written, which keeps full relative precision for tiny values such as
+    ``sigmoid(-40)`` (within 2 ulp of the exact value for z >= -708). Below that, g(z) is
+    subnormal and equal to e^z to rounding, while exp(-z) becomes huge or overflows to inf
+    (expected, and silenced: ``sigmoid(-1e6)`` is 0.0 and ``sigmoid(1e6)`` is 1.0 without
+    warnings); those few entries are recomputed as e^z.
+
+    All steps write into one buffer (``out``, which may be ``z`` itself): in the cost kernel z
+    is (hidden units x m), and each temporary of that size would cost as much as a step.
 
     Parameters
     ----------
     z : array_like, any shape
     out : ndarray, optional
-        Where to write the result (same shape as ``z``).
+        Where to write the result (same shape as ``z``; ``z`` itself is allowed).
 
     Returns
     -------
     g : ndarray of float64, same shape as ``z``, values in [0, 1]
     """
     z = np.asarray(z, dtype=np.float64)
-    e = np.exp(-np.abs(z))
-    return np.divide(np.where(z >= 0, 1.0, e), 1.0 + e, out=out)
+    tail = z < -708.0  # found before out, which may be z, is overwritten
+    e_tail = np.exp(z[tail]) if tail.any() else None
+    if out is None:
+        out = np.empty_like(z)
+    np.negative(z, out=out)
+    with np.errstate(over="ignore"):
+        np.exp(out, out=out)
+    out += 1.0
+    np.divide(1.0, out, out=out)
+    if e_tail is not None:
+        out[tail] = e_tail
+    return out if out.ndim else out[()]
 
 
 @ignore_underflow

@@ -216,10 +216,10 @@ def predict(thetas: Sequence[ArrayLike], X: ArrayLike) -> np.ndarray:
     """
     mats, sizes = check_thetas(thetas)
     X = check_X(X, sizes[0])
-    _, z_out = _hidden_and_output(mats, X)
+    _, z_out = _hidden_and_output(mats, X)  # z^(L) is (K, m): one example per column
     # g is increasing, so argmax over z^(L) equals argmax over h = g(z^(L)), and
     # unlike h it does not tie when several outputs saturate at 1.0.
-    return np.argmax(z_out, axis=1).astype(np.int64)
+    return np.argmax(z_out, axis=0).astype(np.int64)
 
 
 def accuracy(y_true: ArrayLike, y_pred: ArrayLike) -> float:

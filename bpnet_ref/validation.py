@@ -234,6 +234,15 @@ def check_thetas(thetas: Sequence[ArrayLike]) -> tuple[list[np.ndarray], tuple[i
 
 
 def _check_finite(a: np.ndarray, name: str) -> None:
+    # Fast path: a NaN or an inf anywhere makes the sum NaN or inf, so a finite sum proves
+    # every entry finite in one pass without the (m, n) boolean mask np.isfinite(a) builds
+    # (for ex4's X a 2 MB temporary). Only a non-finite sum, which finite entries can also
+    # give by overflowing, needs the entry-by-entry check. errstate: that overflow, or
+    # inf + -inf, must not warn (or raise under np.seterr(all="raise")) before the real check.
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = a.sum()
+    if np.isfinite(total):
+        return
     if not np.isfinite(a).all():
         idx = tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])
         where = f"[{idx[0]}]" if len(idx) == 1 else str(list(idx))

@@ -122,6 +122,38 @@ def test_sigmoid_is_exact_and_quiet_for_huge_z(strict_floats):
     assert 0 < bp.sigmoid(-40.0) < 1e-17
 
 
+@pytest.mark.parametrize(
+    ("z", "expected"),
+    [
+        (-720.0, np.exp(-720.0)),  # subnormal g(z): e^z to rounding, not 0.0
+        (-745.0, np.exp(-745.0)),  # the smallest subnormal
+        (-709.5, np.exp(-709.5)),  # exp(-z) is finite but g(z) is subnormal
+        (-40.0, 4.248354255291589e-18),  # full relative precision for tiny g
+    ],
+)
+def test_sigmoid_keeps_tiny_and_subnormal_values(strict_floats, z, expected):
+    with np.errstate(under="ignore"):  # np.exp(-720) itself underflows to a subnormal
+        np.testing.assert_allclose(bp.sigmoid(np.array([z])), [expected], rtol=4e-16, atol=0)
+
+
+@pytest.mark.parametrize("shape", [(), (7,), (3, 4)])
+def test_sigmoid_in_place_equals_sigmoid(strict_floats, shape):
+    z = np.linspace(-745.0, 40.0, int(np.prod(shape))).reshape(shape)  # subnormal tail included
+    if not shape:
+        z = np.array(-720.0)
+    expected = bp.sigmoid(z)
+    out = np.array(z, copy=True)
+    result = bp.sigmoid(out, out=out) if shape else bp.sigmoid(out)
+    np.testing.assert_array_equal(result, expected)
+
+
+def test_finite_input_whose_sum_overflows_is_accepted(strict_floats):
+    """The finite-input check sums first; an overflowing sum of finite entries is not NaN."""
+    X = np.full((3, 2), 1e308)
+    J, grad = bp.nn_cost_function(**{**GOOD, "X": X})
+    assert np.isfinite(J) and np.all(np.isfinite(grad))
+
+
 def test_sigmoid_gradient_and_log_sigmoid_are_quiet_for_huge_z(strict_floats):
     assert np.all(np.isfinite(bp.sigmoid_gradient(HUGE)))
     np.testing.assert_allclose(bp.log_sigmoid(HUGE)[[0, 1]], [-1e6, -1000.0])
