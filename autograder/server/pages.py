@@ -440,7 +440,9 @@ def gradebook_csv(request: Request, homework: str | None = None) -> Response:
     if name is None:
         return not_found(request, who)
     server = api.state(request)
-    text = to_csv(gradebook_rows(server.conn(), server.course, name))
+    # A byte-order mark: Excel on Windows (a Chinese locale's default is GBK) then reads the
+    # names as UTF-8 instead of mojibake; other spreadsheets and the csv module skip it.
+    text = "\ufeff" + to_csv(gradebook_rows(server.conn(), server.course, name))
     filename = f"gradebook-{name}.csv"
     fallback = re.sub(r"[^A-Za-z0-9._-]", "_", filename)
     return Response(

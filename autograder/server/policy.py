@@ -31,6 +31,9 @@ DAY = 86400.0
 COUNTS = ("best", "last")
 #: Submission statuses (``submissions.status``); only DONE attempts have a score that can count.
 QUEUED, GRADING, DONE, ERROR, SUPERSEDED = "queued", "grading", "done", "error", "superseded"
+#: Submissions that do not use up an attempt: replaced while still queued, or failed by the grader
+#: itself (a student's broken code ends "done" with its score, never "error").
+NOT_ATTEMPTS = (SUPERSEDED, ERROR)
 
 #: :func:`refusal` keys, also :mod:`autograder.messages` keys.
 AFTER_CUTOFF = "submission_after_cutoff"
@@ -178,7 +181,7 @@ def standing(policy: HomeworkPolicy, student: str, attempts: Iterable[Attempt]) 
     attempts = sorted(attempts, key=lambda a: (a.submitted_at, a.submission_id))
     done = [a for a in attempts if a.status == DONE and a.score is not None]
     counting = _counting(policy, student, done)
-    used = sum(1 for a in attempts if a.status != SUPERSEDED)
+    used = sum(1 for a in attempts if a.status not in NOT_ATTEMPTS)
     last = attempts[-1].submitted_at if attempts else None
     if counting is None:
         return Standing(None, None, None, 0, None, used, last)

@@ -151,12 +151,15 @@ def accept(
 
 
 def attempts_used(conn: sqlite3.Connection, student_id: str, homework: str) -> int:
-    """Submissions that count against an attempt limit (superseded ones do not)."""
+    """Submissions that count against an attempt limit (see :data:`policy.NOT_ATTEMPTS`)."""
+    from autograder.server.policy import NOT_ATTEMPTS
+
+    marks = ", ".join("?" * len(NOT_ATTEMPTS))
     return int(
         conn.execute(
             "SELECT COUNT(*) FROM submissions WHERE student_id = ? AND homework = ? "
-            "AND status != 'superseded'",
-            (student_id, homework),
+            f"AND status NOT IN ({marks})",
+            (student_id, homework, *NOT_ATTEMPTS),
         ).fetchone()[0]
     )
 

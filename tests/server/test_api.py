@@ -270,3 +270,16 @@ def test_the_instructor_sees_each_phase_of_a_grading_in_order(course):
     assert None not in times and times == sorted(times)
     student = client.get(f"/api/submissions/{sid}", headers=bearer(course.tokens["s1"])).json()
     assert "phases" not in student
+
+
+def test_a_grading_the_grader_failed_does_not_use_up_an_attempt(course):
+    course.configure(homework="max_attempts = 1")
+    client = client_for(course)
+    sid = upload(client, course.tokens["s1"]).json()["id"]
+    from autograder.server import db
+
+    conn = db.connect(course.root / "course.db")
+    conn.execute("UPDATE submissions SET status = 'error' WHERE id = ?", (sid,))
+    conn.execute("DELETE FROM jobs")
+    assert upload(client, course.tokens["s1"]).status_code == 202
+    assert upload(client, course.tokens["s1"]).status_code == 409

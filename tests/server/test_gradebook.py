@@ -115,8 +115,8 @@ def test_every_roster_student_has_a_row_submitted_or_not(conn, course):
         ([(-DAY, "superseded", None), (-1, "done", 50)], "graded", 50, 50, 0, 1, 2),
         ([(-DAY, "done", 50), (-1, "queued", None)], "graded", 50, 50, 0, 2, 1),
         ([(-DAY, "queued", None)], "pending", None, None, 0, 1, None),
-        ([(-DAY, "error", None), (-1, "grading", None)], "pending", None, None, 0, 2, None),
-        ([(-DAY, "error", None), (-1, "superseded", None)], "error", None, None, 0, 1, None),
+        ([(-DAY, "error", None), (-1, "grading", None)], "pending", None, None, 0, 1, None),
+        ([(-DAY, "error", None), (-1, "superseded", None)], "error", None, None, 0, 0, None),
     ],
 )
 def test_row_applies_the_policy(conn, course, attempts, status, score, raw, late, n, counting):

@@ -199,10 +199,11 @@ def test_standing_does_not_depend_on_the_order_attempts_are_given_in():
         ([], 0),
         (["done", "done"], 2),
         (["superseded", "superseded", "queued"], 1),
-        (["error", "grading", "done", "superseded"], 3),
+        (["error", "grading", "done", "superseded"], 2),
+        (["error", "error", "error"], 0),
     ],
 )
-def test_attempts_used_exclude_superseded(statuses, used):
+def test_attempts_used_exclude_superseded_and_grader_failures(statuses, used):
     attempts = [other(i, i, status) for i, status in enumerate(statuses)]
     assert standing(BEST, "s002", attempts).attempts == used
 
