@@ -263,7 +263,7 @@ max_upload_bytes = {MAX_SOURCE_BYTES}        # largest accepted upload
 # due = 2026-12-15T23:59:00+08:00 # no due date: never late
 late_penalty_per_day = 0.0        # fraction of the score lost per day (or part day) late
 # cutoff = 2026-12-20T23:59:00+08:00  # no submission accepted after it
-max_attempts = 0                  # 0 = unlimited (superseded submissions do not count)
+max_attempts = 0                  # 0 = unlimited (superseded ones and grader failures do not count)
 counts = "best"                   # which attempt counts: "best" or "last"
 
 [homeworks.{DEFAULT_HOMEWORK}.extensions]
