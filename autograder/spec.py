@@ -159,6 +159,8 @@ class Spec:
     path: Path | None = field(default=None, compare=False)
     runtime: RuntimeSpec = field(default_factory=RuntimeSpec)
     support: Support = field(default_factory=Support, compare=False)
+    #: What the handout says about timed cases, per language (``timing_note``; may be empty).
+    timing_note: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def max_score(self) -> float:
@@ -216,6 +218,7 @@ def _build_spec(raw: dict, path: Path) -> Spec:
             path=path,
             runtime=_build_runtime(raw.get("runtime", {}), path),
             support=_build_support(a.get("support"), path),
+            timing_note=dict(a.get("timing_note", {})),
         )
     except KeyError as exc:
         raise SpecError(f"spec {path}: missing field {exc}") from exc

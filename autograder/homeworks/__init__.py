@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import functools
 import os
+import pkgutil
 import re
 from pathlib import Path
 
 from autograder.intake import SubmissionError, read_submission
 from autograder.messages import msg
 from autograder.spec import DEFAULT_SPEC, Spec, SpecError, load_spec
+
+# A course keeps its own homeworks as ROOT/autograder/homeworks/NAME with ROOT on sys.path: this
+# package then spans every such folder (and bpgrade new-homework --root writes one).
+__path__ = pkgutil.extend_path(__path__, __name__)
 
 HOMEWORKS_DIR = Path(__file__).parent
 #: The homework of a submission that names none and shows nothing to tell it by.
@@ -23,9 +28,18 @@ DEFAULT_HOMEWORK = DEFAULT_SPEC.parent.name
 _DEF = re.compile(rb"(?<![\w.])def\s+([A-Za-z_]\w*)\s*\(")
 
 
+def _spec_files() -> dict[str, Path]:
+    """``{name: spec.toml}`` over every folder of this package (the first of a name wins)."""
+    found: dict[str, Path] = {}
+    for folder in __path__:
+        for spec in sorted(Path(folder).glob("*/spec.toml")):
+            found.setdefault(spec.parent.name, spec)
+    return found
+
+
 def homework_names() -> list[str]:
-    """The bundled homeworks, sorted: each folder of this package with a ``spec.toml``."""
-    return sorted(p.parent.name for p in HOMEWORKS_DIR.glob("*/spec.toml"))
+    """The homeworks this grader knows, sorted: each folder of this package with a ``spec.toml``."""
+    return sorted(_spec_files())
 
 
 def homework_spec_path(name: str, lang: str = "en") -> Path:
@@ -36,10 +50,10 @@ def homework_spec_path(name: str, lang: str = "en") -> Path:
     SpecError
         No such homework.
     """
-    names = homework_names()
-    if name not in names:
-        raise SpecError(msg("hw_unknown", lang, name=name, known=", ".join(names)))
-    return HOMEWORKS_DIR / name / "spec.toml"
+    files = _spec_files()
+    if name not in files:
+        raise SpecError(msg("hw_unknown", lang, name=name, known=", ".join(sorted(files))))
+    return files[name]
 
 
 def load_homework(name: str, lang: str = "en") -> Spec:
