@@ -166,6 +166,9 @@ class Spec:
     def max_score(self) -> float:
         return sum(p.points for p in self.parts)
 
+    def title_in(self, lang: str) -> str:
+        return self.title.get(lang) or self.title.get("en") or self.name
+
     def part(self, part_id: str) -> PartSpec:
         for p in self.parts:
             if p.id == part_id:

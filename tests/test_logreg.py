@@ -208,3 +208,19 @@ def test_grade_takes_or_infers_the_homework(tmp_path, solution_files, args, expe
         assert '"score": 100' in done.stdout and "costFunctionReg" in done.stdout
     else:
         assert done.returncode == 2 and expected in done.stderr
+
+
+def test_demo_grades_the_examples_of_both_homeworks():
+    done = subprocess.run(
+        [sys.executable, "-m", "autograder", "demo"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "(backprop) ==" in done.stdout and "(logreg) ==" in done.stdout
+    logreg = done.stdout.split("(logreg) ==", 1)[1]
+    assert "correct.py                     100.00/100" in logreg
+    assert "θ₀ (the intercept) regularized" in logreg
+    assert "wrong only because sigmoid() is wrong" in logreg

@@ -9,17 +9,32 @@ from __future__ import annotations
 
 import functools
 import os
-import pkgutil
 import re
+import sys
 from pathlib import Path
 
 from autograder.intake import SubmissionError, read_submission
 from autograder.messages import msg
 from autograder.spec import DEFAULT_SPEC, Spec, SpecError, load_spec
 
-# A course keeps its own homeworks as ROOT/autograder/homeworks/NAME with ROOT on sys.path: this
-# package then spans every such folder (and bpgrade new-homework --root writes one).
-__path__ = pkgutil.extend_path(__path__, __name__)
+
+def _extend_path(path: list[str]) -> list[str]:
+    """This package's folder plus every ``ROOT/autograder/homeworks`` of a ``ROOT`` on sys.path.
+
+    A course keeps its own homeworks as ``ROOT/autograder/homeworks/NAME`` with ``ROOT`` on
+    ``PYTHONPATH`` (``bpgrade new-homework --root`` writes one there); they are then imported
+    as ``autograder.homeworks.NAME``. (pkgutil.extend_path searches only the parent package's
+    folders, which hold no such ROOT.)
+    """
+    extended = list(path)
+    for entry in sys.path:
+        folder = os.path.join(entry or os.curdir, "autograder", "homeworks")
+        if os.path.isdir(folder) and not any(os.path.samefile(folder, p) for p in extended):
+            extended.append(folder)
+    return extended
+
+
+__path__ = _extend_path(__path__)
 
 HOMEWORKS_DIR = Path(__file__).parent
 #: The homework of a submission that names none and shows nothing to tell it by.
