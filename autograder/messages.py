@@ -734,6 +734,10 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "say which with --homework NAME",
         "zh": "无法判断 {path} 属于哪份作业：它定义了 {names} 的函数；请用 --homework NAME 指定",
     },
+    "hw_mixed": {
+        "en": "the submissions are for different homeworks ({names}); say which with --homework NAME",
+        "zh": "这些提交属于不同的作业（{names}）；请用 --homework NAME 指定",
+    },
     "hw_spec_and_name": {
         "en": "give --spec or --homework, not both",
         "zh": "--spec 与 --homework 只能给出其一",

@@ -224,3 +224,39 @@ def test_demo_grades_the_examples_of_both_homeworks():
     assert "correct.py                     100.00/100" in logreg
     assert "θ₀ (the intercept) regularized" in logreg
     assert "wrong only because sigmoid() is wrong" in logreg
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"s001.py": "logreg/correct.py", "s002.py": "logreg/theta0_regularized.py"}, "logreg"),
+        ({"s001.py": "logreg/correct.py", "s002.py": "submissions/correct.py"}, "different"),
+    ],
+)
+def test_grade_all_grades_the_homework_its_submissions_are_for(tmp_path, files, expected):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name, example in files.items():
+        (folder / name).write_text((ROOT / "examples" / example).read_text(), encoding="utf-8")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "autograder",
+            "grade-all",
+            str(folder),
+            "--out",
+            str(tmp_path / "out"),
+        ]
+        + ["--no-progress"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    if expected == "logreg":
+        assert done.returncode == 0, done.stderr
+        header = (tmp_path / "out" / "gradebook.csv").read_text().splitlines()[0]
+        assert "costFunctionReg" in header and "nnCost" not in header
+    else:
+        assert done.returncode == 2 and "different homeworks" in done.stderr

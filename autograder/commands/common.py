@@ -69,7 +69,7 @@ def spec_path_from(
         found.discard(None)  # nothing to tell it by: the default homework, unless others say
         if len(found) > 1:
             names = ", ".join(sorted(found))
-            raise SpecError(msg("hw_ambiguous", lang, path="the submissions", names=names))
+            raise SpecError(msg("hw_mixed", lang, names=names))
         name = found.pop() if found else None
     return None if name is None else homeworks.homework_spec_path(name, lang)
 
