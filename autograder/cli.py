@@ -28,6 +28,7 @@ COMMANDS = (
     "worker",
     "regrade-diff",
     "similarity",
+    "new-homework",
 )
 
 
@@ -47,7 +48,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     ``bpgrade grade`` imports only the grading path: start-up is part of every grading's latency.
     """
     parser = argparse.ArgumentParser(
-        prog="bpgrade", description="Sandboxed autograder for the backpropagation homework."
+        prog="bpgrade",
+        description="Sandboxed autograder for numerical homeworks (backprop, logreg).",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:

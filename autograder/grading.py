@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 from autograder.cases import HIDDEN, PUBLIC, Case, build_cases, resolve_secret
 from autograder.checks import FLOAT32_RTOL, CheckOutcome, run_check
 from autograder.diagnosis import Diagnosis, Misconception, examine, load_catalog
-from autograder.harness.client import SUBSTITUTES, CallOutcome, WorkerClient
+from autograder.harness.client import CallOutcome, WorkerClient
 from autograder.harness.sandbox import LOCAL_TIER, Limits, SandboxError, platform_problem
 from autograder.imports import (
     ImportFacts,
@@ -134,7 +134,7 @@ def grade_submission(
     student_id : str, optional
         Seeds the hidden cases (with the course secret). Defaults to ``"anonymous"``.
     spec : Spec, optional
-        The assignment; defaults to the bundled backprop homework.
+        The assignment; defaults to :data:`autograder.spec.DEFAULT_SPEC`.
     secret : bytes or str, optional
         The course secret; defaults to ``$BPGRADE_SECRET`` (see :func:`resolve_secret`).
     lang : {"en", "zh"}
@@ -360,6 +360,7 @@ class _Grader:
                 files=source.files,
                 limits=limits,
                 runtime=self.spec.runtime,
+                support=self.spec.support,
             )
             child.warnings.append(msg("local_tier", self.lang))
             return child
@@ -373,6 +374,7 @@ class _Grader:
             tier=self.tier,
             limits=limits,
             zygote=self.zygote,
+            support=self.spec.support,
         )
 
     def _checked(self, key: str) -> None:
@@ -469,10 +471,11 @@ class _Grader:
         return self._facts
 
     def _explain_dependencies(self, cases: list[Case], verdicts: dict[str, _Verdict]) -> None:
-        """A part wrong only through a wrong helper (sigmoidGradient, say) is told so."""
+        """A part wrong only through a wrong helper (one the homework's support module carries in
+        a known-correct form) is told so."""
         failed_functions = {
             c.function for c in cases if not verdicts[c.case_id].outcome.passed
-        } & SUBSTITUTES  # helpers the worker carries in a known-correct form
+        } & self.spec.support.helpers
         retries = []
         for case in cases:
             verdict = verdicts[case.case_id]
@@ -502,8 +505,8 @@ class _Grader:
 
 
 def _by_call(cases: list[Case]) -> list[Case]:
-    """The cases with those that share a call next to each other (otherwise in order): nnCost and
-    nnGrad check one call's (J, grad), which is then dropped before the next call is made."""
+    """The cases with those that share a call next to each other (otherwise in order): two parts
+    that check one call's (J, grad) are checked before the next call is made and the value dropped."""
     groups: dict[str, list[Case]] = {}
     for case in cases:
         groups.setdefault(case.call_key, []).append(case)

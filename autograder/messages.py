@@ -724,6 +724,24 @@ _MESSAGES: dict[str, dict[str, str]] = {
         "zh": "迟交 {days} 天：扣除迟交罚分后 {raw} → {score}。",
     },
     "lms_feedback_missing": {"en": "No submission.", "zh": "未提交。"},
+    # --- homeworks: which one a command grades (issue 18) ---
+    "hw_unknown": {
+        "en": "unknown homework {name!r}; known: {known}",
+        "zh": "未知的作业 {name!r}；已有：{known}",
+    },
+    "hw_ambiguous": {
+        "en": "cannot tell which homework {path} is: it defines functions of {names}; "
+        "say which with --homework NAME",
+        "zh": "无法判断 {path} 属于哪份作业：它定义了 {names} 的函数；请用 --homework NAME 指定",
+    },
+    "hw_mixed": {
+        "en": "the submissions are for different homeworks ({names}); say which with --homework NAME",
+        "zh": "这些提交属于不同的作业（{names}）；请用 --homework NAME 指定",
+    },
+    "hw_spec_and_name": {
+        "en": "give --spec or --homework, not both",
+        "zh": "--spec 与 --homework 只能给出其一",
+    },
 }
 
 NAMES = {

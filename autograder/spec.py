@@ -6,6 +6,7 @@ functions, case generators, tolerances and how many public and hidden cases each
 
 from __future__ import annotations
 
+import ast
 import re
 import sys
 from dataclasses import dataclass, field
@@ -15,6 +16,8 @@ if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
+
+from autograder.harness.support import KIND_NAME, Support
 
 DEFAULT_SPEC = Path(__file__).parent / "homeworks" / "backprop" / "spec.toml"
 
@@ -155,10 +158,16 @@ class Spec:
     parts: tuple[PartSpec, ...]
     path: Path | None = field(default=None, compare=False)
     runtime: RuntimeSpec = field(default_factory=RuntimeSpec)
+    support: Support = field(default_factory=Support, compare=False)
+    #: What the handout says about timed cases, per language (``timing_note``; may be empty).
+    timing_note: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
     def max_score(self) -> float:
         return sum(p.points for p in self.parts)
+
+    def title_in(self, lang: str) -> str:
+        return self.title.get(lang) or self.title.get("en") or self.name
 
     def part(self, part_id: str) -> PartSpec:
         for p in self.parts:
@@ -211,6 +220,8 @@ def _build_spec(raw: dict, path: Path) -> Spec:
             parts=parts,
             path=path,
             runtime=_build_runtime(raw.get("runtime", {}), path),
+            support=_build_support(a.get("support"), path),
+            timing_note=dict(a.get("timing_note", {})),
         )
     except KeyError as exc:
         raise SpecError(f"spec {path}: missing field {exc}") from exc
@@ -233,6 +244,32 @@ def _build_runtime(r: dict, path: Path) -> RuntimeSpec:
         if not all(part.isidentifier() for part in module.split(".")):
             raise SpecError(f"spec {path}: [runtime] modules: {module!r} is not a module name")
     return RuntimeSpec(tuple(packages), tuple(modules), dict(env))
+
+
+def _build_support(name: str | None, path: Path) -> Support:
+    """The homework's support module (``support = "support.py"``, beside the spec), as text.
+
+    Its ``HELPERS`` and ``CALLABLES`` must be dict literals with string keys: their names are read
+    here without running the module, which only the sandboxed worker does.
+    """
+    if name is None:
+        return Support()
+    file = path.parent / str(name)
+    try:
+        source = file.read_text(encoding="utf-8")
+        tree = ast.parse(source, str(file))
+    except (OSError, UnicodeDecodeError, SyntaxError) as exc:
+        raise SpecError(f"spec {path}: cannot read support module {file}: {exc}") from exc
+    tables = {"HELPERS": frozenset(), "CALLABLES": frozenset()}
+    for node in tree.body:
+        target = node.targets[0] if isinstance(node, ast.Assign) and node.targets else None
+        if isinstance(target, ast.Name) and target.id in tables:
+            keys = node.value.keys if isinstance(node.value, ast.Dict) else [None]
+            names = [k.value if isinstance(k, ast.Constant) else None for k in keys]
+            if not all(isinstance(n, str) and KIND_NAME.fullmatch(n) for n in names):
+                raise SpecError(f"{file}: {target.id} must be a dict literal with name keys")
+            tables[target.id] = frozenset(names)
+    return Support(source, file.name, tables["HELPERS"], tables["CALLABLES"])
 
 
 def _build_part(p: dict, float32: str) -> PartSpec:

@@ -37,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
 
         report = self_check(
             args.submission,
-            spec=spec_from(args),
+            spec=spec_from(args, [args.submission]),
             lang=args.lang,
             parts=args.part,
             tier=tier,

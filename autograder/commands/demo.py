@@ -11,14 +11,24 @@ from autograder.diagnosis import load_catalog
 from autograder.grading import GradeReport, grade_submission
 from autograder.harness.sandbox import SandboxError
 from autograder.harness.zygote import shared_zygote
+from autograder.homeworks import spec_for
 from autograder.report import to_text
+from autograder.spec import Spec, SpecError
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "submissions"
+_EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+#: One folder of examples per homework; each file is graded as the homework it is for.
+EXAMPLES = (_EXAMPLES / "submissions", _EXAMPLES / "logreg")
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
-    p = sub.add_parser("demo", help="grade the bundled example submissions")
-    p.add_argument("--examples", type=Path, default=EXAMPLES, help="folder of example submissions")
+    p = sub.add_parser("demo", help="grade the bundled example submissions of every homework")
+    p.add_argument(
+        "--examples",
+        type=Path,
+        action="append",
+        default=None,
+        help="folder of example submissions (repeatable; default: the bundled ones)",
+    )
     p.add_argument("--verbose", action="store_true", help="print every submission's full table")
     add_grading_options(p)
     return p
@@ -39,17 +49,35 @@ def _row(report: GradeReport, titles: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
+def _spec_for(args: argparse.Namespace, path: Path) -> Spec:
+    """``--spec`` or ``--homework`` for every example, else the homework each one is for."""
+    if args.spec is not None or args.homework is not None:
+        return spec_from(args)
+    try:
+        return spec_for(path, lang=args.lang)
+    except SpecError as exc:
+        raise GraderError(str(exc)) from None
+
+
 def run(args: argparse.Namespace) -> int:
-    spec = spec_from(args)
-    titles = {m.tag: m.title_in(args.lang) for m in load_catalog(spec.misconceptions_module)}
-    files = sorted(p for p in args.examples.iterdir() if p.suffix in (".py", ".ipynb"))
+    folders = args.examples or [f for f in EXAMPLES if f.is_dir()]
+    files = [
+        p for folder in folders for p in sorted(folder.iterdir()) if p.suffix in (".py", ".ipynb")
+    ]
     if not files:
-        print(f"no example submissions in {args.examples}")
+        print(f"no example submissions in {', '.join(map(str, folders))}")
         return 1
     reports = []
+    shown = None
     try:
         zygote = shared_zygote(args.tier)  # one sandboxed numpy start-up for all the examples
         for path in files:
+            spec = _spec_for(args, path)
+            if spec.name != shown:
+                print(f"\n== {spec.title_in(args.lang)} ({spec.name}) ==")
+                shown = spec.name
+            catalog = load_catalog(spec.misconceptions_module)
+            titles = {m.tag: m.title_in(args.lang) for m in catalog}
             report = grade_submission(
                 path, student_id=path.stem, spec=spec, lang=args.lang, tier=args.tier, zygote=zygote
             )

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from autograder.cases import resolve_secret
 from autograder.cli import GraderError
-from autograder.commands.common import add_grading_options, spec_from
+from autograder.commands.common import add_grading_options, add_homework_option, spec_from
 from autograder.integrations import nbgrader, otter
 
 LMS_FORMATS = ("canvas", "moodle", "blackboard")
@@ -40,9 +40,11 @@ def add_parser(sub) -> argparse.ArgumentParser:
     nb.add_argument("course_dir", type=Path)
     nb.add_argument("--assignment", default="backprop", help="nbgrader assignment id")
     nb.add_argument("--lang", choices=("en", "zh"), default="en")
+    add_homework_option(nb)
     ot = targets.add_parser("otter", help="write an otter-assign master notebook into OUT_DIR")
     ot.add_argument("out_dir", type=Path)
     ot.add_argument("--lang", choices=("en", "zh"), default="en")
+    add_homework_option(ot)
     sv = targets.add_parser(
         "serve", help="grade for nbgrader/otter test cells over a Unix socket (holds the secret)"
     )
@@ -107,12 +109,16 @@ def run(args: argparse.Namespace) -> int:
     try:
         if args.target == "nbgrader":
             written = nbgrader.export_nbgrader(
-                args.course_dir, assignment=args.assignment, lang=args.lang
+                args.course_dir,
+                assignment=args.assignment,
+                lang=args.lang,
+                homework=args.homework or "backprop",
             )
             _print_written(written, "then: nbgrader generate_assignment " + args.assignment)
             return 0
         if args.target == "otter":
-            written = otter.export_otter(args.out_dir, lang=args.lang)
+            homework = args.homework or "backprop"
+            written = otter.export_otter(args.out_dir, lang=args.lang, homework=homework)
             _print_written(written, f"then: otter assign {written[0]} DIST")
             return 0
         return _serve(args)
@@ -163,12 +169,14 @@ def _serve(args: argparse.Namespace) -> int:
     # The sandboxed children get a cleared environment anyway; this keeps the secret out of
     # anything else this process starts.
     os.environ.pop("BPGRADE_SECRET", None)
+    spec = spec_from(args)
     config = nbgrader.ServiceConfig(
         course_dir=args.course_dir,
         assignment=args.assignment,
+        notebook=f"{spec.name}.ipynb",
         lang=args.lang,
         tier=args.tier,
-        spec=spec_from(args),
+        spec=spec,
         secret=secret,
         allowed_uids=frozenset(args.allow_uid or _default_uids(args.course_dir)),
         grading_slots=args.grading_slots or nbgrader.default_grading_slots(),

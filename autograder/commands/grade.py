@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
         from autograder.grading import grade_submission
         from autograder.report import to_gradescope, to_text
 
-        spec = spec_from(args)
+        spec = spec_from(args, [args.submission])
         try:
             report = grade_submission(
                 args.submission,

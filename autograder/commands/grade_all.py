@@ -132,8 +132,6 @@ class _Progress:
 
 
 def run(args: argparse.Namespace) -> int:
-    spec = spec_from(args)
-    options = _options(args)
     exclude = (args.out,) + ((args.roster,) if args.roster else ())
     try:
         found = discover(
@@ -148,6 +146,8 @@ def run(args: argparse.Namespace) -> int:
         raise GraderError(str(exc)) from None
     for warning in found.warnings:
         print(f"warning: {warning}")
+    spec = spec_from(args, [s.path for s in found.submissions])  # sets args.spec for the workers
+    options = _options(args)
     broker = None
     if args.broker is not None and not args.report_only:
         from autograder.commands.worker import broker_from

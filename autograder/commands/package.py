@@ -12,6 +12,7 @@ from pathlib import Path
 
 from autograder.cases import resolve_secret
 from autograder.cli import GraderError
+from autograder.commands.common import add_homework_option
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -20,6 +21,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
     gs = targets.add_parser("gradescope", help="build Gradescope's autograder.zip")
     gs.add_argument("--out", type=Path, default=Path("autograder.zip"))
+    add_homework_option(gs)
     gs.add_argument(
         "--secret-file",
         type=Path,
@@ -34,6 +36,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
 
     cr = targets.add_parser("classroom", help="write .github/workflows/classroom.yml")
     cr.add_argument("--out", type=Path, default=Path("."), help="the template repository's root")
+    add_homework_option(cr)
     cr.add_argument(
         "--pip-spec",
         required=True,
@@ -70,7 +73,8 @@ def _gradescope(args: argparse.Namespace) -> int:
 
     secret = _secret(args)
     try:
-        out = build_zip(args.out, secret=secret)
+        _known(args.homework)
+        out = build_zip(args.out, secret=secret, homework=args.homework)
     except PackageError as exc:
         raise GraderError(str(exc)) from None
     where = "baked in (0600)" if secret is not None else "absent: demo secret"
@@ -82,8 +86,10 @@ def _classroom(args: argparse.Namespace) -> int:
     from autograder.integrations.classroom import WorkflowError, write_workflow
 
     try:
+        _known(args.homework)
         path = write_workflow(
             args.out,
+            homework=args.homework,
             submission=args.submission,
             pip_spec=args.pip_spec,
             python=args.python,
@@ -93,6 +99,18 @@ def _classroom(args: argparse.Namespace) -> int:
         raise GraderError(str(exc)) from None
     print(f"wrote {path}; add the secret BPGRADE_SECRET to the repository or organisation")
     return 0
+
+
+def _known(homework: str | None) -> None:
+    """A named homework must exist here: the package would otherwise fail on every submission."""
+    from autograder.homeworks import homework_spec_path
+    from autograder.spec import SpecError
+
+    if homework is not None:
+        try:
+            homework_spec_path(homework)
+        except SpecError as exc:
+            raise GraderError(str(exc)) from None
 
 
 def run(args: argparse.Namespace) -> int:

@@ -39,7 +39,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "homework", nargs="?", default="backprop", help="homework name (default: backprop)"
+        "homework", nargs="?", default=None, help="homework name (default: backprop)"
+    )
+    parser.add_argument(
+        "--homework", dest="homework_option", metavar="NAME", help="the same as HOMEWORK"
     )
     parser.add_argument(
         "--lang", choices=(*LANGS, "all"), default="all", help="language(s) to build (default: all)"
@@ -82,8 +85,12 @@ def run(args: argparse.Namespace) -> int:
         print("bpgrade release: --solution needs an explicit --out folder", file=sys.stderr)
         return 2
     langs = LANGS if args.lang == "all" else (args.lang,)
+    if args.homework and args.homework_option and args.homework != args.homework_option:
+        print("bpgrade release: HOMEWORK and --homework differ", file=sys.stderr)
+        return 2
+    name = args.homework or args.homework_option or "backprop"
     try:
-        homework, spec = load_homework(args.homework, args.root)
+        homework, spec = load_homework(name, args.root)
         source = args.source or homework.source
         files = build_release(
             source, spec, langs, solution=args.solution, install=args.install, server=args.server

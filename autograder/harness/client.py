@@ -22,10 +22,11 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .protocol import Caps, ProtocolError, encode_frame, encode_tree, read_npy
+from .protocol import CallableSpec, Caps, ProtocolError, encode_frame, encode_tree, read_npy
 from .sandbox import SandboxError
+from .support import Support
 
-__all__ = ["CallOutcome", "STATUSES", "SUBSTITUTES", "WorkerClient"]
+__all__ = ["CallOutcome", "STATUSES", "WorkerClient"]
 
 STATUSES = frozenset(
     {
@@ -45,7 +46,6 @@ _CALL_REPLIES = frozenset(
     {"ok", "exception", "missing_function", "not_callable", "bad_result", "load_failed"}
 )
 _LOAD_REPLIES = frozenset({"ok", "exception"})
-SUBSTITUTES = frozenset({"sigmoid", "sigmoidGradient"})
 MAX_OUTPUTS = 16
 MAX_MESSAGE = 500
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
@@ -117,6 +117,19 @@ def _text(value: object, limit: int = MAX_MESSAGE) -> str | None:
     return value[:limit] if isinstance(value, str) else None
 
 
+def _callable_kinds(value: object, depth: int = 0) -> set[str]:
+    """The :class:`CallableSpec` kinds inside an argument tree (the encoder bounds its depth)."""
+    if isinstance(value, CallableSpec):
+        return {str(value.kind)}
+    if depth > 40:
+        return set()
+    if isinstance(value, dict):
+        value = list(value.values())
+    if isinstance(value, (list, tuple)):
+        return set().union(*(_callable_kinds(v, depth + 1) for v in value))
+    return set()
+
+
 def _module_name(filename: str) -> str:
     """The student's module name: the file's stem unless it would shadow a real module."""
     stem = filename[:-3] if filename.endswith(".py") else ""
@@ -154,9 +167,13 @@ class WorkerClient:
         How the worker is isolated (``"bwrap"`` ... ``"local"``).
     warnings : list of str
         Messages for the results about weak isolation.
+    support : Support
+        The homework's support module: the helpers that may be substituted and the callable
+        kinds that may be sent (sent to the worker with every ``load``).
     """
 
     limits: Any
+    support: Support
     tier: str
     warnings: list[str]
     module_name: str
@@ -214,6 +231,7 @@ class WorkerClient:
             "filename": self.filename,
             "workdir": workdir,
             "scratch_bytes": self.limits.fsize_bytes,
+            "support": self.support.request(),
         }
         outcome = self._exchange(header, [], self.limits.load_timeout, 0)
         self._loaded_in_child = outcome.status == "ok"
@@ -281,7 +299,7 @@ class WorkerClient:
         timeout : float
             Wall seconds for this call (capped by the remaining budget).
         substitute : dict, optional
-            ``{student_global: helper}`` with helper ``"sigmoid"`` or ``"sigmoidGradient"``.
+            ``{student_global: helper}`` with helper a name in the support module's ``HELPERS``.
 
         Returns
         -------
@@ -331,8 +349,11 @@ class WorkerClient:
             raise ValueError(f"n_outputs must be 1..{MAX_OUTPUTS}")
         substitute = dict(substitute or {})
         for target, helper in substitute.items():
-            if not _IDENT.fullmatch(str(target)) or helper not in SUBSTITUTES:
+            if not _IDENT.fullmatch(str(target)) or helper not in self.support.helpers:
                 raise ValueError(f"invalid substitute {target!r} -> {helper!r}")
+        unknown = _callable_kinds([args, kwargs]) - self.support.callables
+        if unknown:
+            raise TypeError(f"callable kinds {sorted(unknown)} are not in the support module")
         blobs: list[bytes] = []
         args_node, _ = encode_tree(list(args), blobs)
         kwargs_node, _ = encode_tree(dict(kwargs), blobs)

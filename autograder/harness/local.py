@@ -41,6 +41,7 @@ from .client import CallOutcome, WorkerClient, _Crash, _module_name, _Timeout
 from .protocol import Caps, ProtocolError, read_frame
 from .runtime import GRADER_MODULES, importable_names, provided_entries
 from .sandbox import LOCAL_TIER, Limits, SandboxError
+from .support import Support
 
 __all__ = ["LOCAL_TIER", "LocalSubmission"]
 
@@ -289,6 +290,8 @@ class LocalSubmission(WorkerClient):
         What the grader provides (default: the bundled homework's ``[runtime]``). Student code
         may import only that (and the standard library) here too, whatever else this machine
         has installed, so the self-check and the grader agree about a stray ``import pandas``.
+    support : Support, optional
+        The homework's support module (helpers to substitute, callable kinds); none by default.
 
     Attributes
     ----------
@@ -314,8 +317,10 @@ class LocalSubmission(WorkerClient):
         files: Mapping[str, bytes] | None = None,
         limits: Limits | None = None,
         runtime: RuntimeSpec | None = None,
+        support: Support | None = None,
     ):
         self.limits = limits or Limits()
+        self.support = support or Support()
         self.tier = LOCAL_TIER
         self.warnings: list[str] = []
         self.filename = os.path.basename(filename) or "nn.py"

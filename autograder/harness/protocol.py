@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from .support import KIND_NAME, Support  # noqa: F401  (Support: re-exported)
+
 MAGIC = b"AGF1"
 _PREFIX = struct.Struct("<4sII")
 _U32 = struct.Struct("<I")
@@ -83,20 +85,19 @@ REQUEST_CAPS = Caps(
 class CallableSpec:
     """A function the child must build itself, because code never crosses the pipe.
 
+    The homework's support module (:class:`Support`) says which kinds exist and how the worker
+    builds each from its parameters; the protocol only carries the kind's name and the data.
+
     Parameters
     ----------
     kind : str
-        ``"quadratic"`` gives ``J(t) = .5 tᵀAt + bᵀt + c Σ sin t`` (a float);
-        ``"quadratic_cost_grad"`` gives ``(J, grad)``.
+        A name the homework's support module defines in ``CALLABLES`` (an identifier).
     params : dict
-        ``A`` (n, n), ``b`` (n,) and ``c`` (float).
+        Its parameters: arrays and scalars only, like any other argument.
     """
 
     kind: str
     params: dict[str, Any] = field(default_factory=dict)
-
-
-CALLABLE_KINDS = frozenset({"quadratic", "quadratic_cost_grad"})
 
 
 # --------------------------------------------------------------------------- frames
@@ -399,8 +400,8 @@ def _encode(value: Any, blobs: list[bytes], depth: int) -> Any:
             raise TypeError("dict keys must be str")
         return {"$dict": {k: _encode(v, blobs, depth + 1) for k, v in value.items()}}
     if isinstance(value, CallableSpec):
-        if value.kind not in CALLABLE_KINDS:
-            raise TypeError(f"unknown CallableSpec kind {value.kind!r}")
+        if not isinstance(value.kind, str) or not KIND_NAME.fullmatch(value.kind):
+            raise TypeError(f"invalid CallableSpec kind {value.kind!r}")
         params = _encode(dict(value.params), blobs, depth + 1)
         return {"$callable": {"kind": value.kind, "params": params}}
     raise TypeError(f"cannot send a value of type {type(value).__name__}")
@@ -451,9 +452,13 @@ def _decode(
         return tuple(_decode(v, arrays, used, budget, depth + 1) for v in inner)
     if tag == "$dict" and isinstance(inner, dict):
         return {str(k): _decode(v, arrays, used, budget, depth + 1) for k, v in inner.items()}
-    if tag == "$callable" and isinstance(inner, dict) and inner.get("kind") in CALLABLE_KINDS:
+    if tag == "$callable" and isinstance(inner, dict) and _is_kind(inner.get("kind")):
         params = _decode(inner.get("params"), arrays, used, budget, depth + 1)
         if not isinstance(params, dict):
             raise ProtocolError("bad callable params")
         return CallableSpec(inner["kind"], params)
     raise ProtocolError(f"unknown value tag {tag[:20]!r}")
+
+
+def _is_kind(kind: object) -> bool:
+    return isinstance(kind, str) and KIND_NAME.fullmatch(kind) is not None

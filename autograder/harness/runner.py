@@ -23,7 +23,6 @@ import weakref
 from typing import Any, NoReturn
 
 from .client import (
-    SUBSTITUTES,
     CallOutcome,
     WorkerClient,
     _Crash,
@@ -41,15 +40,16 @@ from .sandbox import (
     acquire_slot,
     forget_tier_choice,
 )
+from .support import Support
 from .zygote import WorkerPipes, Zygote
 
 __all__ = [
     "CallOutcome",
     "CallableSpec",
     "Limits",
-    "SUBSTITUTES",
     "SandboxError",
     "SandboxedSubmission",
+    "Support",
 ]
 
 F_SETPIPE_SZ = getattr(fcntl, "F_SETPIPE_SZ", 1031)
@@ -209,6 +209,8 @@ class SandboxedSubmission(WorkerClient):
         A zygote to fork workers from (overrides ``sandbox`` and ``tier``); it stays open for the
         next submission. Without one, a private zygote is made where the tier supports it
         (:meth:`Zygote.supported`), and a worker is started directly elsewhere.
+    support : Support, optional
+        The homework's support module (helpers to substitute, callable kinds); none by default.
 
     Attributes
     ----------
@@ -236,8 +238,10 @@ class SandboxedSubmission(WorkerClient):
         limits: Limits | None = None,
         sandbox: Sandbox | None = None,
         zygote: Zygote | None = None,
+        support: Support | None = None,
     ) -> None:
         self.limits = limits or Limits()
+        self.support = support or Support()
         if zygote is not None and not zygote.matches(self.limits):
             raise ValueError("the zygote's workers have other resource limits than `limits`")
         self.sandbox = zygote.sandbox if zygote is not None else sandbox or Sandbox(tier=tier)

@@ -473,7 +473,7 @@ class Stage:
     working folder with the submission's other files (``w-<random>/``), nothing else.
 
     The working folder is the worker's current directory and the first entry of its ``sys.path``
-    (so ``from utils import sigmoid`` and ``np.load('data.npy')`` work). It and everything in it
+    (so ``from utils import helper`` and ``np.load('data.npy')`` work). It and everything in it
     are the grader's and only readable by the slot (read-only under bubblewrap), and each
     :meth:`write_source` makes a new one under a new random name, so a zygote's next fork never
     sees the previous submission's folder.

@@ -643,38 +643,26 @@ def read_npy(data):
 # --------------------------------------------------------------------------- values
 
 
-def sigmoid(z):
-    """Correct logistic function, used when the parent substitutes a student's helper."""
-    with np.errstate(over="ignore"):
-        return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=float)))
+# The homework's support module (see protocol.Support): its known-correct helpers and the
+# builders of the functions the parent describes. The parent sends its source with every ``load``.
+SUPPORT = {"helpers": {}, "callables": {}}
 
 
-def sigmoidGradient(z):
-    """Correct g'(z) = g(z)(1 - g(z))."""
-    g = sigmoid(z)
-    return g * (1.0 - g)
-
-
-HELPERS = {"sigmoid": sigmoid, "sigmoidGradient": sigmoidGradient}
+def load_support(spec):
+    """Run the homework's support source (text from the parent, never pickled code)."""
+    SUPPORT["helpers"], SUPPORT["callables"] = {}, {}
+    if not spec:
+        return
+    module = types.ModuleType("bpgrade_support")
+    filename = spec.get("filename", "support.py")
+    exec(compile(spec["source"], filename, "exec", dont_inherit=True), module.__dict__)
+    SUPPORT["helpers"] = dict(getattr(module, "HELPERS", {}))
+    SUPPORT["callables"] = dict(getattr(module, "CALLABLES", {}))
 
 
 def build_callable(kind, params):
-    """Build the cost function the parent described (code never crosses the pipe)."""
-    A = np.asarray(params["A"], dtype=float)
-    b = np.asarray(params["b"], dtype=float).ravel()
-    c = float(params.get("c", 0.0))
-
-    def cost(t):
-        t = np.asarray(t, dtype=float).ravel()
-        return float(0.5 * t @ A @ t + b @ t + c * np.sum(np.sin(t)))
-
-    def cost_grad(t):
-        shape = np.shape(t)
-        flat = np.asarray(t, dtype=float).ravel()
-        grad = 0.5 * (A + A.T) @ flat + b + c * np.cos(flat)
-        return cost(flat), grad.reshape(shape)
-
-    return cost if kind == "quadratic" else cost_grad
+    """Build the function the parent described (code never crosses the pipe)."""
+    return SUPPORT["callables"][kind](params)
 
 
 def decode(node, arrays):
@@ -1551,6 +1539,7 @@ def op_load(req):
     name = req.get("module", "nn")
     start = time.perf_counter()
     try:
+        load_support(req.get("support"))
         with open(req["path"], "rb") as fh:
             source = fh.read()
         prepare_files(req)
@@ -1586,7 +1575,7 @@ def op_call(req, arrays):
     saved = {}
     for target, helper in (req.get("substitute") or {}).items():
         saved[target] = module.__dict__.get(target, saved)
-        module.__dict__[target] = HELPERS[helper]
+        module.__dict__[target] = SUPPORT["helpers"][helper]
     start = time.perf_counter()
     try:
         value = func(*args, **kwargs)

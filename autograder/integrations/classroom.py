@@ -62,7 +62,7 @@ jobs:
         BPGRADE_STUDENT_ID: ${{{{ github.repository }}}}
       run: |
         python -m pip install --quiet {pip_spec}
-        python -I -m autograder.integrations.classroom {submission} --student-id "$BPGRADE_STUDENT_ID" >> "$GITHUB_OUTPUT"
+        python -I -m autograder.integrations.classroom {submission}{homework} --student-id "$BPGRADE_STUDENT_ID" >> "$GITHUB_OUTPUT"
     - name: Autograding Reporter
       uses: classroom-resources/autograding-grading-reporter@v1
       if: always()
@@ -84,6 +84,7 @@ def workflow_yaml(
     python: str = "3.12",
     timeout_minutes: int = 10,
     title: str = "the backprop homework",
+    homework: str | None = None,
 ) -> str:
     """The text of ``.github/workflows/classroom.yml``.
 
@@ -101,6 +102,8 @@ def workflow_yaml(
         Hard limit for the grading step.
     title : str
         Shown in the header comment.
+    homework : str, optional
+        The homework graded (``--homework``); by default inferred from the submission.
     """
     path = PurePosixPath(submission)
     if path.is_absolute() or ".." in path.parts or not submission.strip():
@@ -109,6 +112,8 @@ def workflow_yaml(
         )
     if not pip_spec or not pip_spec.strip():
         raise WorkflowError("say where the runner installs bpgrade from (--pip-spec)")
+    if homework is not None and not homework.isidentifier():
+        raise WorkflowError(f"--homework {homework!r} is not a homework name")
     return _TEMPLATE.format(
         title=" ".join(title.split()),
         python=json.dumps(python),
@@ -116,6 +121,7 @@ def workflow_yaml(
         timeout=int(timeout_minutes),
         pip_spec=shlex.quote(pip_spec.strip()),
         submission=shlex.quote(submission),
+        homework=f" --homework {homework}" if homework else "",
         env_name=f"{STEP_ID.upper()}_RESULTS",
     )
 
@@ -155,7 +161,12 @@ def _error_document(exc: BaseException, max_score: float, filename: str) -> dict
 
 
 def grade_for_classroom(
-    submission: str | Path, *, student_id: str, lang: str = "en", tier: str = "auto"
+    submission: str | Path,
+    *,
+    student_id: str,
+    lang: str = "en",
+    tier: str = "auto",
+    homework: str | None = None,
 ) -> dict:
     """Grade one submission into the reporter's result document (never raises for grading)."""
     from autograder.harness.zygote import boot_zygote
@@ -166,14 +177,22 @@ def grade_for_classroom(
     try:
         zygote = boot_zygote(tier)  # before numpy is imported here: both imports overlap
         from autograder.grading import grade_submission
+        from autograder.homeworks import spec_for
         from autograder.report.classroom import to_classroom
         from autograder.report.text import to_text
 
         # The student owns the repository: a folder on the way to the file (hw4/ in hw4/nn.py)
         # must not be a link out of the checkout either.
         beneath = None if Path(submission).is_absolute() else Path.cwd()
+        spec = spec_for(submission, homework, lang=lang, beneath=beneath)
         report = grade_submission(
-            submission, student_id=student_id, lang=lang, tier=tier, zygote=zygote, beneath=beneath
+            submission,
+            student_id=student_id,
+            spec=spec,
+            lang=lang,
+            tier=tier,
+            zygote=zygote,
+            beneath=beneath,
         )
     except Exception as exc:  # the reporter must still get a result, marked as an error
         traceback.print_exc()
@@ -196,10 +215,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--student-id", default=None, help="default: $GITHUB_REPOSITORY")
     parser.add_argument("--lang", choices=("en", "zh"), default="en")
     parser.add_argument("--tier", default="auto")
+    parser.add_argument("--homework", default=None, help="default: inferred from the submission")
     args = parser.parse_args(argv)
     student_id = args.student_id or os.environ.get("GITHUB_REPOSITORY") or "anonymous"
     document = grade_for_classroom(
-        args.submission, student_id=student_id, lang=args.lang, tier=args.tier
+        args.submission,
+        student_id=student_id,
+        lang=args.lang,
+        tier=args.tier,
+        homework=args.homework,
     )
     print(f"result={encode_result(document)}", flush=True)
     return 0

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import traceback
 import zipfile
@@ -66,7 +67,7 @@ chmod -R go-rwx "$SRC" "$VENV"
 if [ -f "$SRC/{SECRET_NAME}" ]; then chmod 600 "$SRC/{SECRET_NAME}"; fi
 """
 
-RUN_AUTOGRADER = f"""#!/usr/bin/env bash
+_RUN_AUTOGRADER = f"""#!/usr/bin/env bash
 # Gradescope runs this as root for every submission, from /autograder.
 set -uo pipefail
 ROOT="${{AUTOGRADER_ROOT:-/autograder}}"
@@ -78,8 +79,18 @@ fi
 mkdir -p "$ROOT/results"
 cd "$ROOT"
 # -I: the grader imports only its own installed code, never files from the working directory.
-exec "$PY" -I -m autograder.integrations.gradescope --root "$ROOT"
+exec "$PY" -I -m autograder.integrations.gradescope --root "$ROOT"{{homework}}
 """
+
+
+def run_autograder_script(homework: str | None = None) -> str:
+    """``run_autograder``; with ``homework``, it grades that homework (else: inferred)."""
+    if homework is not None and not re.fullmatch(r"[A-Za-z0-9_]+", homework):
+        raise PackageError(f"homework {homework!r}: use letters, digits and '_'")
+    return _RUN_AUTOGRADER.replace("{homework}", f" --homework {homework}" if homework else "")
+
+
+RUN_AUTOGRADER = _RUN_AUTOGRADER.replace("{homework}", "")
 
 
 class PackageError(RuntimeError):
@@ -130,7 +141,13 @@ def _add(zf: zipfile.ZipFile, name: str, data: bytes, mode: int) -> None:
     zf.writestr(info, data)
 
 
-def build_zip(out: str | Path, *, secret: bytes | None, project_root: Path = PROJECT_ROOT) -> Path:
+def build_zip(
+    out: str | Path,
+    *,
+    secret: bytes | None,
+    project_root: Path = PROJECT_ROOT,
+    homework: str | None = None,
+) -> Path:
     """Write Gradescope's ``autograder.zip``.
 
     Parameters
@@ -142,12 +159,15 @@ def build_zip(out: str | Path, *, secret: bytes | None, project_root: Path = PRO
         hidden cases then use the demo secret unless the container provides one.
     project_root : Path
         The bpgrade source checkout.
+    homework : str, optional
+        The homework ``run_autograder`` grades; by default inferred from each submission.
 
     Returns
     -------
     Path
         ``out``.
     """
+    script = run_autograder_script(homework)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
@@ -157,7 +177,7 @@ def build_zip(out: str | Path, *, secret: bytes | None, project_root: Path = PRO
     try:
         with os.fdopen(fd, "wb") as raw, zipfile.ZipFile(raw, "w") as zf:
             _add(zf, "setup.sh", SETUP_SH.encode(), 0o755)
-            _add(zf, "run_autograder", RUN_AUTOGRADER.encode(), 0o755)
+            _add(zf, "run_autograder", script.encode(), 0o755)
             for name, path in source_files(project_root):
                 _add(zf, name, path.read_bytes(), 0o644)
             if secret is not None:
@@ -209,7 +229,7 @@ def _failure_results(exc: BaseException) -> dict:
     }
 
 
-def run_autograder(root: str | Path, *, tier: str = "auto") -> int:
+def run_autograder(root: str | Path, *, tier: str = "auto", homework: str | None = None) -> int:
     """Grade ``ROOT/submission`` into ``ROOT/results/results.json``.
 
     Returns
@@ -228,11 +248,13 @@ def run_autograder(root: str | Path, *, tier: str = "auto") -> int:
     try:
         zygote = boot_zygote(tier)  # before numpy is imported here: both imports overlap
         from autograder.grading import grade_submission
+        from autograder.homeworks import spec_for
         from autograder.report.gradescope import to_gradescope
 
         report = grade_submission(
             root / "submission",
             student_id=student_id_from(_metadata(root)),
+            spec=spec_for(root / "submission", homework, beneath=root),
             tier=tier,
             zygote=zygote,
             beneath=root,  # read by the guarded reader: no link followed, regular files only
@@ -255,8 +277,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--root", type=Path, default=Path("/autograder"))
     parser.add_argument("--tier", default="auto")
+    parser.add_argument("--homework", default=None, help="default: inferred from the submission")
     args = parser.parse_args(argv)
-    return run_autograder(args.root, tier=args.tier)
+    return run_autograder(args.root, tier=args.tier, homework=args.homework)
 
 
 if __name__ == "__main__":

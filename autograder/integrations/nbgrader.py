@@ -136,11 +136,13 @@ def client_source(spec: Spec, lang: str, assignment: str) -> str:
     return CLIENT_TEMPLATE.replace("# --- settings ---\n", block, 1)
 
 
-def check_source(lang: str) -> str:
-    """The release's ``check.py`` (public self-check) for one language."""
+def check_source(lang: str, spec: Spec | None = None) -> str:
+    """The release's ``check.py`` (public self-check) for one language and homework."""
     from autograder.release.build import check_script
 
-    return check_script(lang, "nn.py")
+    if spec is None:
+        return check_script(lang, "nn.py")
+    return check_script(lang, spec.module_name, None, spec.name)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -282,7 +284,12 @@ def _refuse_markers(text: str, where: str) -> None:
 
 
 def export_nbgrader(
-    course_dir: Path, *, assignment: str = "backprop", lang: str = "en", root: Path = REPO_ROOT
+    course_dir: Path,
+    *,
+    assignment: str = "backprop",
+    lang: str = "en",
+    root: Path = REPO_ROOT,
+    homework: str = "backprop",
 ) -> list[Path]:
     """Write ``COURSE_DIR/source/<assignment>/``: the source notebook and its support files.
 
@@ -296,24 +303,26 @@ def export_nbgrader(
         The handout and feedback language.
     root : Path
         The repository.
+    homework : str
+        The homework (``solutions/<homework>/``).
 
     Returns
     -------
     list of Path
-        The files written: ``backprop.ipynb``, ``bpgrade_client.py`` (the test cells' client)
+        The files written: ``<homework>.ipynb``, ``bpgrade_client.py`` (the test cells' client)
         and ``check.py`` (the public self-check). nbgrader releases all three and, at autograde,
         overwrites the students' copies of the two ``.py`` files with these.
     """
     if not re.fullmatch(r"[A-Za-z0-9_\-]+", assignment):
         raise ExportError(f"assignment id {assignment!r}: use letters, digits, '_' and '-'")
-    nb = build_nbgrader_notebook(lang, root=root)
-    spec = load_homework("backprop", root)[1]
+    nb = build_nbgrader_notebook(lang, name=homework, root=root)
+    spec = load_homework(homework, root)[1]
     folder = Path(course_dir) / "source" / assignment
     folder.mkdir(parents=True, exist_ok=True)
     files = {
         f"{spec.name}.ipynb": notebook_text(nb),
         CLIENT_FILE: client_source(spec, lang, assignment),
-        CHECK_FILE: check_source(lang),
+        CHECK_FILE: check_source(lang, spec),
     }
     written = []
     for rel, text in files.items():

@@ -105,7 +105,9 @@ def otter_test_code(part: str, case_id: str) -> str:
     )
 
 
-def build_otter_master(lang: str = "en", *, root: Path = REPO_ROOT) -> nbformat.NotebookNode:
+def build_otter_master(
+    lang: str = "en", *, root: Path = REPO_ROOT, homework: str = "backprop"
+) -> nbformat.NotebookNode:
     """The otter-assign master notebook of the homework.
 
     Parameters
@@ -114,12 +116,14 @@ def build_otter_master(lang: str = "en", *, root: Path = REPO_ROOT) -> nbformat.
         The handout language.
     root : Path
         The repository.
+    homework : str
+        The homework (``solutions/<homework>/``).
 
     Returns
     -------
     nbformat.NotebookNode
     """
-    spec, cells = homework_cells("backprop", lang, root)
+    spec, cells = homework_cells(homework, lang, root)
     nb = new_notebook()
     nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
     config = json.dumps(assignment_config(spec), indent=2)
@@ -189,7 +193,9 @@ def _plain(cell: HomeworkCell):
     return new_code_cell(cell.rendered.text, metadata=meta)
 
 
-def export_otter(out_dir: Path, *, lang: str = "en", root: Path = REPO_ROOT) -> list[Path]:
+def export_otter(
+    out_dir: Path, *, lang: str = "en", root: Path = REPO_ROOT, homework: str = "backprop"
+) -> list[Path]:
     """Write ``OUT_DIR/backprop.ipynb`` (the master notebook) and the files it lists.
 
     Parameters
@@ -200,20 +206,22 @@ def export_otter(out_dir: Path, *, lang: str = "en", root: Path = REPO_ROOT) -> 
         The handout and feedback language.
     root : Path
         The repository.
+    homework : str
+        The homework (``solutions/<homework>/``).
 
     Returns
     -------
     list of Path
-        ``backprop.ipynb``, ``bpgrade_client.py`` and ``check.py``.
+        ``<homework>.ipynb``, ``bpgrade_client.py`` and ``check.py``.
     """
-    spec, _ = homework_cells("backprop", lang, root)
+    spec, _ = homework_cells(homework, lang, root)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    text = nbformat.writes(build_otter_master(lang, root=root), version=4)
+    text = nbformat.writes(build_otter_master(lang, root=root, homework=homework), version=4)
     files = {
         f"{spec.name}.ipynb": text if text.endswith("\n") else text + "\n",
         CLIENT_FILE: client_source(spec, lang, spec.name),
-        CHECK_FILE: check_source(lang),
+        CHECK_FILE: check_source(lang, spec),
     }
     written = []
     for rel, content in files.items():

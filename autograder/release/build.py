@@ -116,7 +116,7 @@ def build_release(
         files[f"{lang}/README.md"] = readme(
             cells, spec, lang, part_order, where=where, install=install, server=server
         )
-        files[f"{lang}/check.py"] = check_script(lang, spec.module_name, install)
+        files[f"{lang}/check.py"] = check_script(lang, spec.module_name, install, spec.name)
         files[f"{lang}/submit.py"] = submit_script(lang, spec.module_name, spec.name, server)
     if set(langs) == set(LANGS):
         files["README.md"] = handout.index_readme(spec)
@@ -250,11 +250,12 @@ def readme(
     return "\n\n".join(texts) + "\n"
 
 
-def check_script(lang: str, module_name: str, install: str | None = None) -> str:
+def check_script(
+    lang: str, module_name: str, install: str | None = None, homework: str = "backprop"
+) -> str:
     """check.py of one language: the template with its settings block filled in."""
-    return _with_settings(
-        CHECK_TEMPLATE, {"LANG": lang, "DEFAULT_FILE": module_name, "INSTALL": install}
-    )
+    settings = {"LANG": lang, "DEFAULT_FILE": module_name, "INSTALL": install}
+    return _with_settings(CHECK_TEMPLATE, {**settings, "HOMEWORK": homework})
 
 
 def submit_script(lang: str, module_name: str, homework: str, server: str | None = None) -> str:

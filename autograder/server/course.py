@@ -259,7 +259,7 @@ max_upload_bytes = {MAX_SOURCE_BYTES}        # largest accepted upload
 # workers = 2                     # grading processes (default: the CPU count)
 
 [homeworks.{DEFAULT_HOMEWORK}]
-# spec = "path/to/spec.toml"      # default: the bundled homework (relative to this folder)
+# spec = "path/to/spec.toml"      # default: the bundled homework of this name
 # due = 2026-12-15T23:59:00+08:00 # no due date: never late
 late_penalty_per_day = 0.0        # fraction of the score lost per day (or part day) late
 # cutoff = 2026-12-20T23:59:00+08:00  # no submission accepted after it
@@ -513,7 +513,7 @@ def _homework(name: str, tables: dict, root: Path) -> HomeworkPolicy:
         raise CourseError(f"course.toml {where} counts must be one of {COUNTS}, not {counts!r}")
     return HomeworkPolicy(
         homework=name,
-        spec=_spec_path(table, root, where),
+        spec=_spec_path(table, root, where, name),
         due=due,
         late_penalty_per_day=penalty,
         cutoff=cutoff,
@@ -540,10 +540,15 @@ def _extensions(table: dict, due: float | None, where: str) -> dict[str, float]:
     return extensions
 
 
-def _spec_path(table: dict, root: Path, where: str) -> str | None:
+def _spec_path(table: dict, root: Path, where: str, name: str = "") -> str | None:
+    """The homework's spec file: ``spec``, else the bundled homework of the same name, else None
+    (the default homework, whose spec is also None when it is named)."""
     spec = _string(table, "spec", where, None)
     if spec is None:
-        return None
+        from autograder.homeworks import DEFAULT_HOMEWORK, homework_names, homework_spec_path
+
+        bundled = name in homework_names() and name != DEFAULT_HOMEWORK
+        return str(homework_spec_path(name)) if bundled else None
     path = (root / spec).resolve()
     if not path.is_file():
         raise CourseError(f"course.toml {where} spec: no file {path}")

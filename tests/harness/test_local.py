@@ -21,6 +21,7 @@ from autograder.grading import grade_submission
 from autograder.harness.local import LocalSubmission
 from autograder.harness.protocol import CallableSpec
 from autograder.harness.sandbox import SandboxError
+from autograder.spec import load_spec
 
 from .conftest import FAST
 from .test_runner import SOURCE
@@ -63,7 +64,7 @@ def tracked():
 
 @pytest.fixture(scope="module")
 def sub():
-    with LocalSubmission(SOURCE, limits=FAST) as submission:
+    with LocalSubmission(SOURCE, limits=FAST, support=load_spec().support) as submission:
         assert submission.load().status == "ok"
         yield submission
 
@@ -141,6 +142,7 @@ def test_callable_spec_is_built_by_the_worker(sub):
         ("a b", [], {}, ValueError),
         ("sigmoid", [], {"substitute": {"sigmoid": "os.system"}}, ValueError),
         ("sigmoid", [object()], {}, TypeError),
+        ("numeric_check", [CallableSpec("evil", {}), np.zeros(2)], {}, TypeError),
     ],
 )
 def test_invalid_requests_raise_in_parent(sub, function, args, kwargs, error):

@@ -113,7 +113,7 @@ def test_value_tree_roundtrip():
 
 
 @pytest.mark.parametrize(
-    "bad", [1 + 2j, object(), {1: 2}, np.array(["a"]), CallableSpec("evil", {})]
+    "bad", [1 + 2j, object(), {1: 2}, np.array(["a"]), CallableSpec("ev il", {})]
 )
 def test_encode_refuses_unsupported(bad):
     with pytest.raises(TypeError):

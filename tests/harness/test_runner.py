@@ -10,6 +10,7 @@ import pytest
 
 from autograder.harness.runner import CallableSpec, SandboxedSubmission
 from autograder.harness.sandbox import Sandbox
+from autograder.spec import load_spec
 
 from .conftest import FAST, ROOT_TIERS, tier_params
 
@@ -88,7 +89,10 @@ TIERS = tier_params(ROOT_TIERS)
 @pytest.fixture(scope="module", params=TIERS)
 def sub(request):
     """One loaded submission per tier, shared by the quick tests (restarts are tested separately)."""
-    with SandboxedSubmission(SOURCE, tier=request.param, limits=FAST) as submission:
+    support = load_spec().support  # the homework's helpers and callable kinds
+    with SandboxedSubmission(
+        SOURCE, tier=request.param, limits=FAST, support=support
+    ) as submission:
         assert submission.load().status == "ok"
         yield submission
 
@@ -187,6 +191,8 @@ def test_invalid_requests_raise_in_parent(sub):
         sub.call("sigmoid", [], {}, timeout=1, substitute={"sigmoid": "os.system"})
     with pytest.raises(TypeError):
         sub.call("sigmoid", [object()], {}, timeout=1)
+    with pytest.raises(TypeError):  # a kind the homework's support module does not define
+        sub.call("numeric_check", [CallableSpec("evil", {}), np.zeros(2)], {}, timeout=1)
 
 
 @pytest.mark.parametrize("tier", TIERS)

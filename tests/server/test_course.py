@@ -317,6 +317,17 @@ def test_defaults_and_unlimited_attempts(tmp_path):
     assert c.homeworks["hw1"] == HomeworkPolicy("hw1", max_attempts=None)
 
 
+@pytest.mark.parametrize(
+    ("name", "bundled"),
+    [("logreg", True), ("backprop", False), ("hw1", False)],  # backprop: the default, spec None
+)
+def test_a_homework_without_spec_is_the_bundled_one_of_its_name(tmp_path, name, bundled):
+    from autograder.homeworks import homework_spec_path
+
+    c = load_toml(tmp_path, f"[homeworks.{name}]\n")
+    assert c.homeworks[name].spec == (str(homework_spec_path(name)) if bundled else None)
+
+
 def test_spec_path_is_relative_to_the_course(tmp_path):
     write(tmp_path / "spec.toml", "")
     c = load_toml(tmp_path, '[homeworks.hw1]\nspec = "spec.toml"\n')

@@ -28,6 +28,7 @@ from pathlib import Path
 LANG = 'en'
 DEFAULT_FILE = 'nn.py'
 INSTALL = None
+HOMEWORK = 'backprop'
 # --- end ---
 
 HERE = Path(__file__).resolve().parent
@@ -93,17 +94,18 @@ def grade_public(path: str | Path, part: str | None = None, zygote=None):
         print(_t("missing", install=INSTALL) if INSTALL else _t("missing_no_line"))
         return None
     try:
+        from autograder.homeworks import load_homework
         from autograder.selfcheck import self_check
-    except ImportError as exc:  # installed, but an incomplete or broken copy
+
+        spec = load_homework(HOMEWORK)
+    except (ImportError, ValueError) as exc:  # installed, but an incomplete or broken copy
         print(_t("broken", error=exc))
         return None
-    kwargs = {"lang": LANG}
+    kwargs = {"lang": LANG, "spec": spec}
     if zygote is not None:
         kwargs["zygote"] = zygote
     if part is not None:
-        from autograder.spec import load_spec
-
-        known = [p.id for p in load_spec().parts]
+        known = [p.id for p in spec.parts]
         if part not in known:
             print(_t("unknown_part", part=part, parts=", ".join(known)))
             return None

@@ -1,0 +1,44 @@
+"""logreg bug zoo, labels_pm1_cost: the -1/+1-label formula log(1 + exp(-y z)) on 0/1 labels."""
+
+import numpy as np
+
+
+def sigmoid(z):
+    z = np.asarray(z, dtype=float)
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def costFunction(theta, X, y):
+    theta = np.asarray(theta, dtype=float).ravel()
+    y = np.asarray(y, dtype=float).ravel()
+    m = y.size
+    z = X @ theta
+    J = np.mean(np.log(1 + np.exp(-y * z)))
+    grad = -X.T @ (y * sigmoid(-y * z)) / m
+    return J, grad
+
+
+def costFunctionReg(theta, X, y, lambda_):
+    theta = np.asarray(theta, dtype=float).ravel()
+    m = np.asarray(y).size
+    J, grad = costFunction(theta, X, y)
+    reg = theta.copy()
+    reg[0] = 0.0
+    J = J + lambda_ / (2 * m) * np.sum(reg**2)
+    grad = grad + lambda_ / m * reg
+    return J, grad
+
+
+def mapFeature(x1, x2, degree=6):
+    x1 = np.asarray(x1, dtype=float).ravel()
+    x2 = np.asarray(x2, dtype=float).ravel()
+    out = [np.ones(x1.size)]
+    for i in range(1, degree + 1):
+        for j in range(i + 1):
+            out.append(x1 ** (i - j) * x2**j)
+    return np.column_stack(out)
+
+
+def predict(theta, X):
+    theta = np.asarray(theta, dtype=float).ravel()
+    return (sigmoid(X @ theta) >= 0.5).astype(int)
