@@ -95,6 +95,7 @@ CREATE TABLE IF NOT EXISTS regrade_items (
     regrade_id INTEGER NOT NULL REFERENCES regrades(id),
     submission_id INTEGER NOT NULL REFERENCES submissions(id),
     result_key TEXT REFERENCES results(key),
+    error TEXT,  -- the grader failed on it: the published result is kept (result_key) and this says why
     PRIMARY KEY (regrade_id, submission_id)
 );
 """
@@ -133,6 +134,7 @@ ADDED_COLUMNS = {
         "stored_at": "REAL",
         "worker": "TEXT",
     },
+    "regrade_items": {"error": "TEXT"},
 }
 
 

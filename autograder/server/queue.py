@@ -287,6 +287,12 @@ class SQLiteQueue:
                 "UPDATE submissions SET status = 'error', error = ? WHERE id = ?",
                 (error, job.submission_id),
             )
+        else:  # the regrade keeps this submission's published result, and says why
+            self.conn.execute(
+                "UPDATE regrade_items SET error = ?, result_key = (SELECT result_key FROM "
+                "submissions WHERE id = ?) WHERE regrade_id = ? AND submission_id = ?",
+                (error, job.submission_id, job.regrade_id, job.submission_id),
+            )
 
     def _set_status(self, submission_id: int, status: str, *, only_from: str) -> None:
         self.conn.execute(

@@ -53,9 +53,11 @@ def summary(conn: sqlite3.Connection, course, regrade_id: int) -> dict | None:
     if head is None:
         return None
     items = conn.execute(
-        "SELECT submission_id, result_key FROM regrade_items WHERE regrade_id = ?", (regrade_id,)
+        "SELECT submission_id, result_key, error FROM regrade_items WHERE regrade_id = ?",
+        (regrade_id,),
     ).fetchall()
     finished = sum(item["result_key"] is not None for item in items)
+    failed = [item["submission_id"] for item in items if item["error"] is not None]
     override = {i["submission_id"]: i["result_key"] for i in items if i["result_key"] is not None}
     lang = getattr(course, "lang", "en")  # the reasons' language: the course's
     old = counting_results(conn, course, head["homework"])
@@ -81,6 +83,8 @@ def summary(conn: sqlite3.Connection, course, regrade_id: int) -> dict | None:
         "homework": head["homework"],
         "total": len(items),
         "finished": finished,
+        # The grader failed on these (3 tries): they keep their published result.
+        "failed": failed,
         "published": head["published_at"] is not None,
         "changes": changes,
         "unchanged": len(set(before) | set(after)) - len(changes),

@@ -213,3 +213,18 @@ def test_a_database_from_before_the_phase_columns_gets_them(tmp_path):
     conn = db.connect(path)
     columns = {row["name"] for row in conn.execute("PRAGMA table_info(submissions)")}
     assert {"queued_at", "started_at", "graded_at", "stored_at", "worker"} <= columns
+
+
+def test_a_regrade_item_the_grader_fails_on_keeps_its_published_result(conn):
+    sid = submit(conn)
+    queue = SQLiteQueue(conn)
+    queue.complete(queue.claim("w"), result(version="v1"))
+    regrade_id = regrade_job(conn, sid)
+    for _ in range(MAX_ATTEMPTS):
+        queue.fail(queue.claim("w"), "Traceback: the new spec is broken")
+    item = conn.execute(
+        "SELECT result_key, error FROM regrade_items WHERE regrade_id = ?", (regrade_id,)
+    ).fetchone()
+    assert item["result_key"] == result(version="v1").key  # publishing changes nothing for it
+    assert "broken" in item["error"]
+    assert queue.claim("w") is None
