@@ -432,6 +432,7 @@ class _Grader:
                 tolerance={**case.tolerance, "float32": "reject"},
                 lang=self.lang,
             )
+        checked = checked.settled(case.hidden)  # kept: it must not hold the value
         if checked.note is not None:
             self._note(case.part, checked.note)
         if checked.passed and case.time_limit is not None and outcome.wall > case.time_limit:
