@@ -10,7 +10,7 @@ names only the kind of failure.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -32,17 +32,36 @@ class CheckOutcome:
     ``category == "float32"`` marks a failure at the spec's tolerance by an answer made of float32
     numbers that agrees with the reference to single precision; :func:`run_check` then applies the
     part's policy. ``note`` is a remark that goes with a passing verdict.
+
+    The public message of a wrong value may be given as a function that renders it: printing two
+    arrays is most of what a failing check costs, and many verdicts never show it (hidden cases,
+    diagnosis, dependency re-calls). :attr:`public_message` renders it on first read. A renderer
+    holds the arrays it prints, so an outcome that is kept is :meth:`settled` first.
     """
 
     passed: bool
     category: str
     fraction: float
-    public_message: str
+    public_text: str | Callable[[], str]
     hidden_message: str
     note: str | None = None
 
+    @property
+    def public_message(self) -> str:
+        if not isinstance(self.public_text, str):
+            self.public_text = self.public_text()
+        return self.public_text
+
     def message(self, hidden: bool) -> str:
         return self.hidden_message if hidden else self.public_message
+
+    def settled(self, hidden: bool) -> CheckOutcome:
+        """This outcome as kept for a case: its public message rendered now if the case is public,
+        never if it is hidden (a hidden case shows only :attr:`hidden_message`, which then stands
+        for both), so that no renderer keeps the student's value alive."""
+        if isinstance(self.public_text, str):
+            return self
+        return replace(self, public_text=self.hidden_message if hidden else self.public_message)
 
 
 def _ok(lang: str) -> CheckOutcome:
@@ -50,8 +69,11 @@ def _ok(lang: str) -> CheckOutcome:
     return CheckOutcome(True, "passed", 1.0, text, text)
 
 
-def _bad(category: str, public: str, hidden: str | None = None) -> CheckOutcome:
-    return CheckOutcome(False, category, 0.0, public, public if hidden is None else hidden)
+def _bad(category: str, public: str | Callable[[], str], hidden: str | None = None) -> CheckOutcome:
+    if hidden is None:
+        assert isinstance(public, str), "a rendered public message needs its own hidden one"
+        hidden = public
+    return CheckOutcome(False, category, 0.0, public, hidden)
 
 
 def fmt(a: np.ndarray) -> str:
@@ -78,15 +100,18 @@ def _values(what: str, ref: np.ndarray, data: np.ndarray, rtol: float, atol: flo
         return _ok(lang)
     if _single_precision(ref, data):
         return _bad("float32", msg("float32", lang, what=what))
-    err = f"{float(np.max(np.abs(data - ref))):.3g}"
-    public = msg(
-        "wrong_value_public", lang, what=what, expected=fmt(ref), received=fmt(data), err=err
-    )
-    hidden = msg("wrong_value", lang, what=what)
-    if _float32_numbers(data):
-        public, hidden = (
-            msg("then", lang, first=t, second=msg("float32_hint", lang)) for t in (public, hidden)
+    hint = _float32_numbers(data)
+
+    def public() -> str:  # rendered only if shown (see CheckOutcome)
+        err = f"{float(np.max(np.abs(data - ref))):.3g}"
+        text = msg(
+            "wrong_value_public", lang, what=what, expected=fmt(ref), received=fmt(data), err=err
         )
+        return msg("then", lang, first=text, second=msg("float32_hint", lang)) if hint else text
+
+    hidden = msg("wrong_value", lang, what=what)
+    if hint:
+        hidden = msg("then", lang, first=hidden, second=msg("float32_hint", lang))
     return _bad("wrong_value", public, hidden)
 
 
@@ -352,7 +377,7 @@ def _combine(parts: list[tuple[CheckOutcome, float]], lang: str) -> CheckOutcome
         False,
         genuine[0].category,
         fraction,
-        "; ".join(o.public_message for o in failed),
+        lambda: "; ".join(o.public_message for o in failed),
         "; ".join(o.hidden_message for o in failed),
     )
 

@@ -1,5 +1,8 @@
 """The check_* API: each received value is judged against the reference, with safe hidden messages."""
 
+import gc
+import weakref
+
 import numpy as np
 import pytest
 
@@ -11,6 +14,7 @@ from autograder.checks import (
     check_scalar,
     check_uniform_init,
     check_vector,
+    run_check,
 )
 from autograder.messages import msg
 
@@ -66,6 +70,29 @@ def test_public_message_shows_expected_and_received_but_hidden_does_not():
     out = check_array("g", REF, REF + 0.5, **TOL)
     assert "0.1" in out.public_message and "0.6" in out.public_message
     assert "0.1" not in out.hidden_message and "0.6" not in out.hidden_message
+
+
+@pytest.mark.parametrize(
+    "check, ref, wrong",
+    [
+        ("array", REF, lambda: REF + 0.5),
+        ("cost_and_gradient", (0.5, VEC), lambda: (0.7, VEC + 1.0)),
+    ],
+    ids=["array", "cost_and_gradient"],
+)
+@pytest.mark.parametrize("hidden", [False, True], ids=["public", "hidden"])
+def test_a_settled_outcome_says_the_same_and_keeps_no_value(check, ref, wrong, hidden):
+    # A wrong value's public text is rendered on demand; the outcome a grade keeps must not hold
+    # the student's value (up to 64 MiB) for that.
+    data = wrong()
+    kept = weakref.ref(data[1] if isinstance(data, tuple) else data)
+    fresh = run_check(check, ref, data, tolerance=TOL)
+    said = fresh.message(hidden)
+    settled = run_check(check, ref, data, tolerance=TOL).settled(hidden)
+    del data, fresh
+    gc.collect()
+    assert settled.message(hidden) == said and not settled.passed
+    assert kept() is None
 
 
 def test_hidden_shape_message_never_states_the_expected_shape():

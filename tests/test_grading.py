@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from autograder import grading
 from autograder.cases import HIDDEN, build_cases, resolve_secret
 from autograder.grading import grade_submission
 from autograder.messages import msg
@@ -185,6 +186,35 @@ def test_dependency_isolation_names_the_helper(tmp_path):
     body = "def sigmoidGradient(z):\n    return z * (1 - z)"
     report = _grade(tmp_path, _with(CORRECT, "sigmoidGradient", body))
     assert any("sigmoidGradient()" in n for n in _part(report, "nnGrad").notes)
+
+
+# A wrong helper and its correct twin; a wrong sigmoid is rerun in nnCost and nnGrad, which share
+# each call's (J, grad).
+HELPERS = [
+    ("sigmoidGradient", "def sigmoidGradient(z):\n    return z * (1 - z)", "nnGrad"),
+    ("sigmoid", "def sigmoid(z):\n    return 1 / (1 + np.exp(z))", "nnCost"),
+]
+
+
+@pytest.mark.parametrize("helper, body, explained", HELPERS, ids=[h[0] for h in HELPERS])
+def test_a_helper_is_substituted_once_per_part_it_explains(
+    tmp_path, monkeypatch, helper, body, explained
+):
+    # The note is the part's: once one case passes with the helper replaced, the others (and the
+    # large timed case) are not run again.
+    substituted = []
+    call = grading._Grader._call
+
+    def spy(self, case, substitute=None):
+        if substitute:
+            substituted.append(case.part)
+        return call(self, case, substitute)
+
+    monkeypatch.setattr(grading._Grader, "_call", spy)
+    report = _grade(tmp_path, _with(CORRECT, helper, body))
+    noted = [p.part for p in report.parts if any(f"{helper}()" in n for n in p.notes)]
+    assert explained in noted
+    assert sorted(substituted) == sorted(noted)
 
 
 def test_regrade_is_reproducible_and_students_differ(tmp_path):

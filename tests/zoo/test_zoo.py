@@ -226,6 +226,32 @@ def test_a_mistake_that_would_spoil_a_correct_half_is_not_blamed():
     assert tags == {"cost_missing_1_over_m"}
 
 
+@pytest.mark.parametrize(
+    "bug",
+    [mc.Bug(j_scale=lambda m, K: 1.0), mc.Bug(reg_j=lambda lam, m: 0.0), mc.Bug(reg_bias_j=True)],
+    ids=["cost_missing_1_over_m", "reg_cost_missing", "bias_regularized_cost"],
+)
+def test_a_bug_in_J_alone_shares_the_correct_gradient_which_nobody_can_write(bug):
+    # Every variant of a case is computed on one forward pass; a gradient that several bugs share
+    # is one array, so it must be read-only.
+    case = _deep_case_with_lambda()
+    J, grad = mc.buggy_network(case.context, bug)
+    J0, grad0 = mc.buggy_network(case.context)
+    assert J != J0 and grad is grad0
+    with pytest.raises(ValueError):
+        grad[0] = 0.0
+
+
+@pytest.mark.parametrize("as_array", [True, False], ids=["0-d array", "float"])
+def test_a_cost_is_matched_the_same_as_a_0d_array_or_a_float(as_array):
+    # The harness sends J as a 0-d array; diagnosis compares it as a float.
+    case = _deep_case_with_lambda()
+    _, grad = mc.buggy_network(case.context)
+    J_wrong, _ = mc.buggy_network(case.context, mc.Bug(j_scale=lambda m, K: 1.0))
+    value = (np.asarray(J_wrong) if as_array else J_wrong, np.array(grad))
+    assert [m.tag for m in diagnose(case, value, CATALOG)] == ["cost_missing_1_over_m"]
+
+
 def test_the_reference_twin_reproduces_every_network_case():
     for case in build_cases(SPEC, secret=SECRET, student_id=STUDENT_ID):
         if "loss" in case.context:

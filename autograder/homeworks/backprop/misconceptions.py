@@ -213,51 +213,69 @@ def buggy_network(ctx: dict, bug: Bug = CORRECT) -> tuple[float, np.ndarray]:
     thetas, h, m = fwd.thetas, fwd.h, fwd.h.shape[0]
     # Each intermediate below depends on a few of the bug's knobs only: it is computed once per
     # forward pass (fwd.once, keyed by those knobs) and shared by every bug that agrees on them.
+    # J and the gradient are two such results: a bug in J alone returns the gradient that every
+    # bug leaving the gradient alone returns (the same array; nothing downstream writes to it).
     Y = fwd.once(("Y", bug.targets), lambda: bug.targets(fwd.y, K))
-
-    if loss == "cross_entropy":
-
-        def data_term() -> float:
-            log_h, log_1mh = fwd.log_h, fwd.log_1mh
-            terms = Y * log_h if bug.drop_negative_term else Y * log_h + (1 - Y) * log_1mh
-            return float(np.sum(terms))
-
-        total = fwd.once(("J", bug.targets, bug.drop_negative_term), data_term)
-        J = -(bug.j_scale or (lambda m_, K_: 1 / m_))(m, K) * total
-        output_delta = bug.output_delta or (lambda h_, Y_: h_ - Y_)
-        scale = (bug.grad_scale or (lambda m_: 1 / m_))(m)
-    else:
-        total = fwd.once(("J", bug.targets), lambda: float(np.sum((h - Y) ** 2)))
-        J = (bug.j_scale or (lambda m_, K_: 0.5))(m, K) * total
-        output_delta = bug.output_delta or (lambda h_, Y_: (h_ - Y_) * h_ * (1 - h_))
-        scale = (bug.grad_scale or (lambda m_: 1.0))(m)
-
     n_layers = len(thetas)
     lowest = 0 if bug.backprop_depth is None else max(0, n_layers - bug.backprop_depth)
-
-    def backward() -> tuple[np.ndarray, ...]:
-        delta = bug.output_sign * output_delta(h, Y)
-        return tuple(_backward(fwd, bug, delta, scale, lowest))
-
-    # The δ recursion is the same for every bug that changes only J or the regularization.
-    steps = (bug.targets, bug.output_delta, bug.output_sign, bug.hidden_gprime, lowest)
-    shared = fwd.once(("grads", *steps, bug.grad_scale), backward)
-    grads = [G.copy() for G in shared]  # a copy: the regularization below adds into it
-
     ends = {0, n_layers - 1}
-    for l, T in enumerate(thetas) if lam else ():
-        if l in ends or not bug.reg_first_last_j:
-            first = 0 if bug.reg_bias_j else 1
-            squares = fwd.once(
-                ("squares", l, first), lambda T=T, i=first: float(np.sum(T[:, i:] ** 2))
-            )
-            J += bug.reg_j(lam, m) * squares
-        reached = l >= lowest or bug.reg_unreached
-        if reached and (l in ends or not bug.reg_first_last_grad):
-            start = 0 if bug.reg_bias_grad else 1
-            grads[l][:, start:] += bug.reg_grad(lam, m) * T[:, start:]
-    grad = np.concatenate([G.ravel(order=bug.grad_order) for G in grads])
-    return J, bug.grad_sign * grad
+
+    def cost() -> float:
+        if loss == "cross_entropy":
+
+            def data_term() -> float:
+                log_h, log_1mh = fwd.log_h, fwd.log_1mh
+                terms = Y * log_h if bug.drop_negative_term else Y * log_h + (1 - Y) * log_1mh
+                return float(np.sum(terms))
+
+            total = fwd.once(("J", bug.targets, bug.drop_negative_term), data_term)
+            J = -(bug.j_scale or (lambda m_, K_: 1 / m_))(m, K) * total
+        else:
+            total = fwd.once(("J", bug.targets), lambda: float(np.sum((h - Y) ** 2)))
+            J = (bug.j_scale or (lambda m_, K_: 0.5))(m, K) * total
+        for l, T in enumerate(thetas) if lam else ():
+            if l in ends or not bug.reg_first_last_j:
+                first = 0 if bug.reg_bias_j else 1
+                squares = fwd.once(
+                    ("squares", l, first), lambda T=T, i=first: float(np.sum(T[:, i:] ** 2))
+                )
+                J += bug.reg_j(lam, m) * squares
+        return J
+
+    def gradient() -> np.ndarray:
+        if loss == "cross_entropy":
+            output_delta = bug.output_delta or (lambda h_, Y_: h_ - Y_)
+            scale = (bug.grad_scale or (lambda m_: 1 / m_))(m)
+        else:
+            output_delta = bug.output_delta or (lambda h_, Y_: (h_ - Y_) * h_ * (1 - h_))
+            scale = (bug.grad_scale or (lambda m_: 1.0))(m)
+
+        def backward() -> tuple[np.ndarray, ...]:
+            delta = bug.output_sign * output_delta(h, Y)
+            return tuple(_backward(fwd, bug, delta, scale, lowest))
+
+        # The δ recursion is the same for every bug that changes only J or the regularization.
+        steps = (bug.targets, bug.output_delta, bug.output_sign, bug.hidden_gprime, lowest)
+        shared = fwd.once(("grads", *steps, bug.grad_scale), backward)
+        grads = [G.copy() for G in shared]  # a copy: the regularization below adds into it
+        for l, T in enumerate(thetas) if lam else ():
+            reached = l >= lowest or bug.reg_unreached
+            if reached and (l in ends or not bug.reg_first_last_grad):
+                start = 0 if bug.reg_bias_grad else 1
+                grads[l][:, start:] += bug.reg_grad(lam, m) * T[:, start:]
+        grad = bug.grad_sign * np.concatenate([G.ravel(order=bug.grad_order) for G in grads])
+        grad.flags.writeable = False  # shared by every bug with these gradient knobs
+        return grad
+
+    J_knobs = (bug.targets, bug.drop_negative_term, bug.j_scale, bug.reg_j, bug.reg_bias_j)
+    J = fwd.once(("cost", *J_knobs, bug.reg_first_last_j), cost)
+    grad_knobs = (bug.targets, bug.output_delta, bug.output_sign, bug.hidden_gprime, lowest)
+    grad_reg = (bug.reg_grad, bug.reg_bias_grad, bug.reg_first_last_grad, bug.reg_unreached)
+    grad = fwd.once(
+        ("gradient", *grad_knobs, bug.grad_scale, *grad_reg, bug.grad_order, bug.grad_sign),
+        gradient,
+    )
+    return J, grad
 
 
 def _backward(fwd: _Forward, bug: Bug, delta: np.ndarray, scale: float, lowest: int) -> list:
