@@ -48,6 +48,8 @@ def graded(tmp_path_factory):
     text = Path(DEFAULT_SPEC).read_text(encoding="utf-8")
     # sigmoid (the first part) is worth 10 points instead of 5
     richer.write_text(text.replace("points = 5\n", "points = 10\n", 1), encoding="utf-8")
+    support = Path(DEFAULT_SPEC).with_name("support.py")  # the spec names it beside itself
+    (base / "support.py").write_bytes(support.read_bytes())
     _grade(subs, base / "v1", Path(DEFAULT_SPEC))
     _grade(subs, base / "v2", richer)
     return base
