@@ -172,7 +172,7 @@ def get_regrade(regrade_id: int, call: Instructor) -> dict:
 
 @router.post("/regrades/{regrade_id}/publish")
 def publish_regrade(regrade_id: int, call: InstructorPost) -> dict:
-    if regrade.summary(call.server.conn(), call.server.course, regrade_id) is None:
+    if regrade.head(call.server.conn(), regrade_id) is None:
         raise Refused(404, msg("server_not_found", call.lang))
     regrade.publish(call.server.conn(), regrade_id, call.lang)
     return {"published": True}

@@ -489,16 +489,16 @@ async def regrade_publish(request: Request, regrade_id: int) -> Response:
     if not csrf_ok(request, form.get("csrf_token")):
         return forbidden(request, who, "server_csrf")
     server = api.state(request)
-    shown = regrade.summary(server.conn(), server.course, regrade_id)
-    if shown is None:
+    row = regrade.head(server.conn(), regrade_id)
+    if row is None:
         return not_found(request, who)
     try:
         regrade.publish(server.conn(), regrade_id, lang_of(request))
     except Refused as refusal:
         return instructor_page_response(
-            request, who, shown["homework"], error=refusal.text, status_code=refusal.status
+            request, who, row["homework"], error=refusal.text, status_code=refusal.status
         )
-    return redirect(f"/instructor?{urlencode({'homework': shown['homework']})}#regrade")
+    return redirect(f"/instructor?{urlencode({'homework': row['homework']})}#regrade")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -45,12 +45,17 @@ def start(conn: sqlite3.Connection, homework: str, lang: str = "en") -> int:
     return regrade_id
 
 
-def summary(conn: sqlite3.Connection, course, regrade_id: int) -> dict | None:
-    """Progress and, per student, the counting score before and after (changed students only)."""
+def head(conn: sqlite3.Connection, regrade_id: int) -> sqlite3.Row | None:
+    """The regrade's own row (homework, times), or ``None`` for an id that names none."""
     if not known_id(regrade_id):
         return None
-    head = conn.execute("SELECT * FROM regrades WHERE id = ?", (regrade_id,)).fetchone()
-    if head is None:
+    return conn.execute("SELECT * FROM regrades WHERE id = ?", (regrade_id,)).fetchone()
+
+
+def summary(conn: sqlite3.Connection, course, regrade_id: int) -> dict | None:
+    """Progress and, per student, the counting score before and after (changed students only)."""
+    row = head(conn, regrade_id)
+    if row is None:
         return None
     items = conn.execute(
         "SELECT submission_id, result_key, error FROM regrade_items WHERE regrade_id = ?",
@@ -60,8 +65,8 @@ def summary(conn: sqlite3.Connection, course, regrade_id: int) -> dict | None:
     failed = [item["submission_id"] for item in items if item["error"] is not None]
     override = {i["submission_id"]: i["result_key"] for i in items if i["result_key"] is not None}
     lang = getattr(course, "lang", "en")  # the reasons' language: the course's
-    old = counting_results(conn, course, head["homework"])
-    new = counting_results(conn, course, head["homework"], result_keys=override)
+    old = counting_results(conn, course, row["homework"])
+    new = counting_results(conn, course, row["homework"], result_keys=override)
     before = {student: score for student, (score, _) in old.items()}
     after = {student: score for student, (score, _) in new.items()}
     changes = [
@@ -80,12 +85,12 @@ def summary(conn: sqlite3.Connection, course, regrade_id: int) -> dict | None:
     ]
     return {
         "id": regrade_id,
-        "homework": head["homework"],
+        "homework": row["homework"],
         "total": len(items),
         "finished": finished,
         # The grader failed on these (3 tries): they keep their published result.
         "failed": failed,
-        "published": head["published_at"] is not None,
+        "published": row["published_at"] is not None,
         "changes": changes,
         "unchanged": len(set(before) | set(after)) - len(changes),
     }
