@@ -61,16 +61,24 @@ def code_version() -> str:
     """A digest of the grading code (:data:`GRADING_CODE`), computed once per process."""
     digest = hashlib.sha256()
     root = Path(__file__).resolve().parents[1]
-    for package in GRADING_CODE:
-        for path in sorted((root / package).rglob("*")):
-            rel = path.relative_to(root)
-            if (
-                path.is_file()
-                and path.suffix in (".py", ".toml")
-                and not set(rel.parts) & set(NOT_GRADING)
-            ):
-                digest.update(str(rel.as_posix()).encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in sorted(_grading_files(root)):
+        rel = path.relative_to(root)
+        digest.update(str(rel.as_posix()).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:16]
+
+
+def _grading_files(root: Path) -> list[Path]:
+    """The ``.py`` and ``.toml`` files of :data:`GRADING_CODE` outside :data:`NOT_GRADING`.
+
+    The folders left out are never entered (the server's templates and static files, every
+    ``__pycache__``): a cold ``bpgrade grade`` computes this once.
+    """
+    found = []
+    for package in GRADING_CODE:
+        for folder, subfolders, files in os.walk(root / package):
+            subfolders[:] = [d for d in subfolders if d not in NOT_GRADING]
+            found += [Path(folder, f) for f in files if f.endswith((".py", ".toml"))]
+    return found
 
 
 def file_digest(path: str | Path) -> str:

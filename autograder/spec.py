@@ -12,11 +12,6 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover - exercised on Python 3.10 only
-    import tomli as tomllib
-
 from autograder.harness.support import KIND_NAME, Support
 
 DEFAULT_SPEC = Path(__file__).parent / "homeworks" / "backprop" / "spec.toml"
@@ -193,6 +188,13 @@ def load_spec(path: str | Path | None = None) -> Spec:
     SpecError
         If the file cannot be read or a field is missing or inconsistent.
     """
+    # Imported here, not at the top: the sandbox imports this module on a cold command's path to
+    # its first worker, and only reading a spec needs a TOML parser.
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib
+
     path = Path(path) if path is not None else DEFAULT_SPEC
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))

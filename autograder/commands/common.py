@@ -10,7 +10,6 @@ from autograder.cli import GraderError
 from autograder.harness import zygote
 from autograder.harness.sandbox import LOCAL_TIER, TIERS, SandboxError, platform_problem
 from autograder.harness.zygote import Zygote
-from autograder.messages import msg
 from autograder.spec import Spec, SpecError, load_spec
 
 
@@ -57,6 +56,7 @@ def spec_path_from(
 ) -> Path | None:
     """The spec file of :func:`spec_from` (None: the default homework's); raises SpecError."""
     from autograder import homeworks  # reads submissions: only when asked to infer
+    from autograder.messages import msg  # after the zygote's boot (see commands/grade.py)
 
     lang = getattr(args, "lang", "en")
     name = getattr(args, "homework", None)

@@ -80,6 +80,8 @@ class ChildRuntime:
         A matplotlib config dir with a prebuilt font cache, made by ``bpgrade setup``.
     missing : list of str
         Requested distributions that are not installed (``bpgrade setup`` installs them).
+    magic : str
+        The interpreter's bytecode magic number, in hex (which ``.pyc`` it can run).
     """
 
     python: str
@@ -95,6 +97,7 @@ class ChildRuntime:
     env: dict[str, str] = field(default_factory=dict)
     mplconfig: str | None = None
     missing: list[str] = field(default_factory=list)
+    magic: str = ""
 
     @property
     def package_dirs(self) -> list[str]:
@@ -233,6 +236,7 @@ except Exception:
     numpy_version = "unknown"
 out = {
     "version": "%d.%d.%d" % sys.version_info[:3],
+    "magic": importlib.util.MAGIC_NUMBER.hex(),
     "numpy_version": numpy_version,
     "numpy_dir": os.path.dirname(os.path.realpath(spec.origin)),
     "site_dirs": [os.path.realpath(p) for p in site.getsitepackages() + sys.path
@@ -421,7 +425,8 @@ def _cached_probe(python: str, manifest: dict[str, Any]) -> dict[str, Any] | Non
         with open(_probe_cache_path(python)) as fh:
             data = json.load(fh)
         key = [runtime_cache_key(python), manifest]
-        if data.get("key") == key and os.path.isdir(data["info"]["numpy_dir"]):
+        info = data["info"]  # a probe made before "magic" was asked for is made again
+        if data.get("key") == key and os.path.isdir(info["numpy_dir"]) and "magic" in info:
             return data
     except (OSError, ValueError, KeyError, TypeError, RuntimeSetupError):
         pass
@@ -487,6 +492,7 @@ def probe_runtime(python: str) -> ChildRuntime:
         env=manifest["env"],
         mplconfig=manifest["mplconfig"],
         missing=list(info.get("missing", [])),
+        magic=str(info.get("magic", "")),
     )
 
 

@@ -25,7 +25,9 @@ import ctypes
 import functools
 import glob
 import hashlib
+import importlib.util
 import json
+import marshal
 import os
 import platform
 import secrets
@@ -41,7 +43,6 @@ from pathlib import Path
 from typing import Any
 
 from autograder.files import write_atomic
-from autograder.intake import checked_files
 
 try:  # POSIX only. Without them no tier can run (see platform_problem), but Limits and
     # SandboxError stay importable: the self-check imports this module on Windows too.
@@ -68,6 +69,11 @@ LOCAL_TIER = "local"
 SLOT_UID_BASE = 61000
 MAX_SLOTS = 32
 WORKER_SOURCE = Path(__file__).with_name("worker.py")
+#: The worker's names in a stage: its bytecode where the child's Python can run the grader's
+#: (see :func:`worker_program`), else its source. A student's file never takes either name.
+WORKER_NAMES = ("worker.pyc", "worker.py")
+#: The file name the worker's bytecode is compiled under (its tracebacks and frames show it).
+WORKER_CODE_NAME = "<bpgrade worker>"
 SANDBOX_STAGE = "/sandbox"
 # matplotlib's config dir in the child: a directory of bwrap's own (the tier with a mount
 # namespace), else one beside the stage (see ``Sandbox._stage_mplconfig``).
@@ -482,11 +488,12 @@ class Stage:
     path: Path
     source_name: str
     workdir_name: str = ""
+    worker_name: str = "worker.py"
 
     def inside(self, tier: str) -> tuple[str, str]:
         """Paths of (worker, source) as the child sees them."""
         base = SANDBOX_STAGE if tier == "bwrap" else str(self.path)
-        return f"{base}/worker.py", f"{base}/{self.source_name}"
+        return f"{base}/{self.worker_name}", f"{base}/{self.source_name}"
 
     def workdir_inside(self, tier: str) -> str:
         """The working folder as the child sees it ("" before any :meth:`write_source`)."""
@@ -512,11 +519,11 @@ class Stage:
             A key of ``files`` is not a safe relative POSIX path (see
             :func:`autograder.intake.checked_files`).
         """
-        checked = checked_files(files or {})  # before anything of the old one is gone
+        checked = _checked(files or {})  # before anything of the old one is gone
         self.clear_source()
         name = os.path.basename(filename)
         # Never over the worker: a zygote rebooted later would run the student's file as worker.py.
-        self.source_name = name if name and name != "worker.py" else "nn.py"
+        self.source_name = name if name and name not in WORKER_NAMES else "nn.py"
         target = self.path / self.source_name
         target.write_bytes(source.encode("utf-8") if isinstance(source, str) else bytes(source))
         _grant(target, slot, directory=False)
@@ -524,8 +531,8 @@ class Stage:
         _write_tree(self.path / self.workdir_name, checked, slot)
 
     def clear_source(self) -> None:
-        """Delete the student's module and working folder (the stage keeps ``worker.py``)."""
-        if self.source_name and self.source_name != "worker.py":
+        """Delete the student's module and working folder (the stage keeps the worker)."""
+        if self.source_name and self.source_name not in WORKER_NAMES:
             (self.path / self.source_name).unlink(missing_ok=True)
         if self.workdir_name:
             shutil.rmtree(self.path / self.workdir_name, ignore_errors=True)
@@ -534,8 +541,18 @@ class Stage:
     @property
     def mplconfig(self) -> Path:
         """matplotlib's config dir in the tiers without a mount namespace: beside the stage (whose
-        only file between submissions is ``worker.py``), removed and swept with it."""
+        only file between submissions is the worker), removed and swept with it."""
         return self.path.with_name(self.path.name + MPLCONFIG_SUFFIX)
+
+
+def _checked(files: dict[str, bytes]) -> list[tuple[tuple[str, ...], bytes]]:
+    """:func:`autograder.intake.checked_files`, imported only when there are files: a zygote's
+    stage has none, and it is staged on a cold command's path to its first worker."""
+    if not files:
+        return []
+    from autograder.intake import checked_files
+
+    return checked_files(files)
 
 
 def _grant(path: Path, slot: Slot | None, directory: bool) -> None:
@@ -839,7 +856,8 @@ class Sandbox:
         slot: Slot | None,
         files: dict[str, bytes] | None = None,
     ) -> Stage:
-        """Write ``worker.py`` and the student source to a fresh directory only the slot can read.
+        """Write the worker (:func:`worker_program`) and the student source to a fresh directory
+        only the slot can read.
 
         Parameters
         ----------
@@ -855,15 +873,16 @@ class Sandbox:
         Stage
         """
         path = Path(tempfile.mkdtemp(prefix=STAGE_PREFIX))
-        worker = path / "worker.py"
-        worker.write_bytes(WORKER_SOURCE.read_bytes())
+        worker_name, program = worker_program(self.runtime.magic)
+        worker = path / worker_name
+        worker.write_bytes(program)
         if slot is not None:
             # Only this slot's group may read it: other slots (other students) may not.
             os.chown(worker, -1, slot.gid)
             worker.chmod(0o640)
             os.chown(path, -1, slot.gid)
             path.chmod(0o750)
-        stage = Stage(path, "")
+        stage = Stage(path, "", worker_name=worker_name)
         if self.tier != "bwrap" and self._wants_mplconfig:
             self._stage_mplconfig(stage.mplconfig, slot)
         stage.write_source(source, filename, slot, files)
@@ -963,6 +982,48 @@ class Sandbox:
             "layers": dict(self.layers),
             "warnings": list(self.warnings),
         }
+
+
+def worker_program(magic: str) -> tuple[str, bytes]:
+    """The worker as a stage holds it: ``("worker.pyc", bytecode)`` for a child whose bytecode
+    ``magic`` (hex, from its probe) is the grader's own, else ``("worker.py", source)``.
+
+    Compiling the worker's 1,900 lines takes a child about 15 ms, on every zygote and every fresh
+    worker, and the child cannot cache it (``-B``, a read-only stage). Python runs a ``.pyc``
+    given as its script, so the grader compiles it once and keeps it in its private directory.
+    """
+    source = WORKER_SOURCE.read_bytes()
+    if magic != importlib.util.MAGIC_NUMBER.hex():
+        return "worker.py", source
+    return "worker.pyc", _worker_bytecode(source)
+
+
+@functools.lru_cache(maxsize=2)
+def _worker_bytecode(source: bytes) -> bytes:
+    """``source`` as an unchecked hash-based ``.pyc`` (PEP 552), from the private cache if there."""
+    digest = importlib.util.source_hash(source)
+    magic = importlib.util.MAGIC_NUMBER
+    try:
+        cached = os.path.join(private_dir(), f"worker-{magic.hex()}-{digest.hex()}.pyc")
+    except RuntimeSetupError:
+        cached = None
+    if cached is not None:
+        try:
+            with open(cached, "rb") as fh:
+                program = fh.read()
+            if program[:4] == magic and program[8:16] == digest:
+                return program
+        except OSError:
+            pass
+    code = compile(source, WORKER_CODE_NAME, "exec", dont_inherit=True)
+    flags = (0b11).to_bytes(4, "little")  # hash-based, not checked against a source file
+    program = magic + flags + digest + marshal.dumps(code)
+    if cached is not None:
+        try:
+            write_atomic(cached, program)
+        except OSError:
+            pass
+    return program
 
 
 def count_uid_processes(uid: int) -> int:

@@ -1498,7 +1498,9 @@ def install_import_placeholders(req):
     if "path" in req:
         filename = req.get("filename", req.get("module", "nn") + ".py")
         PLACEHOLDERS["sources"][filename] = req["path"]
-    PLACEHOLDERS["worker"] = os.path.abspath(__file__) if "__file__" in globals() else ""
+    # The name this file's code was compiled under: its path, or the grader's name for it when
+    # the stage holds its bytecode (worker.pyc).
+    PLACEHOLDERS["worker"] = install_import_placeholders.__code__.co_filename
     PLACEHOLDERS["import_module"] = importlib.import_module.__code__
     sites = [str(p) for p in CONFIG.get("path", [])]
     roots = {os.path.dirname(os.__file__), os.path.dirname(np.__file__), *sites}
