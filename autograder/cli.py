@@ -37,6 +37,13 @@ COMMANDS = (
 QUICK_EXIT = frozenset({"grade", "check"})
 
 
+# Commands whose process grades (or starts processes that do). Their own math is small (reference
+# values, checks), so they run with one BLAS thread: a thread pool there would only spin on the
+# cores the sandboxed workers need (a cold grade's zygote boots on the other core meanwhile).
+GRADING_COMMANDS = frozenset({"grade", "check", "grade-all", "demo", "serve", "worker"})
+ONE_BLAS_THREAD = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
 class GraderError(RuntimeError):
     """The grader cannot do its job (bad spec, no sandbox, unwritable output)."""
 
@@ -80,6 +87,9 @@ def main(argv: list[str] | None = None) -> int:
 def entry(argv: list[str] | None = None) -> None:
     """The ``bpgrade`` program (and ``python -m autograder``): :func:`main`, then exit.
 
+    A grading command (:data:`GRADING_COMMANDS`) runs with one BLAS thread unless its caller
+    chose otherwise (:data:`ONE_BLAS_THREAD`).
+
     After a one-submission command (:data:`QUICK_EXIT`) the process leaves without the
     interpreter's teardown, which only frees memory (tens of ms once numpy and the grader are
     loaded, on every cold ``bpgrade grade``). Its output is flushed first and the ``atexit``
@@ -87,6 +97,9 @@ def entry(argv: list[str] | None = None) -> None:
     own sandbox), so nothing is lost. Call :func:`main` instead to stay in the process.
     """
     argv = sys.argv[1:] if argv is None else argv
+    if _command_in(argv) in GRADING_COMMANDS:
+        for name, value in ONE_BLAS_THREAD.items():  # before numpy is imported; the caller's wins
+            os.environ.setdefault(name, value)
     code = main(argv)
     if _command_in(argv) not in QUICK_EXIT:
         sys.exit(code)

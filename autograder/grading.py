@@ -7,6 +7,7 @@ message may reveal.
 
 from __future__ import annotations
 
+import functools
 import re
 import time
 from collections import Counter
@@ -206,7 +207,7 @@ def grade_submission(
         report.provenance = provenance(spec, secret_bytes, student_id, report.tier)
         return report
     warnings += source.warnings
-    grader = _Grader(spec, source, lang, tier, load_catalog(spec.misconceptions_module), zygote)
+    grader = _Grader(spec, source, lang, tier, zygote)
     cases, results, tier_used, load_error = grader.run(make_cases)
     report_parts = [_part_result(p, results, cases, lang, grader.part_notes) for p in part_specs]
     return GradeReport(
@@ -268,17 +269,22 @@ class _Grader:
         source: Source,
         lang: str,
         tier: str,
-        catalog: list[Misconception],
         zygote: Zygote | None = None,
     ):
         self.spec, self.source, self.lang, self.tier = spec, source, lang, tier
-        self.catalog, self.zygote = catalog, zygote
+        self.zygote = zygote
         self.warnings: list[str] = []
         self.part_notes: dict[str, list[str]] = {}
         self._calls: dict[str, CallOutcome] = {}
         self._uses: Counter[str] = Counter()  # checks still to come, per call key
         self._hung: set[str] = set()
         self._facts: ImportFacts | None = None
+
+    @functools.cached_property
+    def catalog(self) -> list[Misconception]:
+        """The homework's catalogued mistakes, imported at the first wrong answer (a correct
+        submission never needs them)."""
+        return load_catalog(self.spec.misconceptions_module)
 
     def run(
         self, make_cases: Callable[[], list[Case]]

@@ -29,7 +29,6 @@ import importlib.util
 import json
 import marshal
 import os
-import platform
 import secrets
 import shutil
 import signal
@@ -587,8 +586,39 @@ def _write_tree(root: Path, files: list[tuple[tuple[str, ...], bytes]], slot: Sl
         _grant(folder, slot, directory=True)
 
 
+def machine() -> str:
+    """The hardware name (``x86_64``), as :func:`platform.machine` says it on POSIX; importing
+    :mod:`platform` would cost a cold command its time on the way to its zygote."""
+    return os.uname().machine if hasattr(os, "uname") else ""
+
+
 @functools.lru_cache(maxsize=4)
 def _bwrap_features(bwrap: str) -> frozenset[str]:
+    """The optional flags ``bwrap`` knows, from its ``--help``: asked once per binary (its path,
+    size and time), then read from the private state directory."""
+    try:
+        info = os.stat(bwrap)
+        key = [bwrap, info.st_size, info.st_mtime_ns]
+        name = f"bwrap-{hashlib.sha256(bwrap.encode()).hexdigest()[:16]}.json"
+        cache = os.path.join(_lock_dir(), name)
+    except (OSError, SandboxError):
+        return _ask_bwrap_features(bwrap)
+    try:
+        with open(cache) as fh:
+            data = json.load(fh)
+        if data["key"] == key:
+            return frozenset(str(flag) for flag in data["features"])
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    features = _ask_bwrap_features(bwrap)
+    try:
+        write_atomic(cache, json.dumps({"key": key, "features": sorted(features)}))
+    except OSError:
+        pass
+    return features
+
+
+def _ask_bwrap_features(bwrap: str) -> frozenset[str]:
     try:
         text = subprocess.run([bwrap, "--help"], capture_output=True, text=True, timeout=10).stdout
     except (OSError, subprocess.SubprocessError):
@@ -657,7 +687,7 @@ class Sandbox:
 
     def _resolve_layers(self) -> None:
         root = os.geteuid() == 0
-        arch_ok = platform.machine() in SECCOMP_ARCHES
+        arch_ok = machine() in SECCOMP_ARCHES
         if self.seccomp is None:
             self.seccomp = arch_ok
         if self.tier == "seccomp" and not (self.seccomp and arch_ok):
@@ -1207,7 +1237,7 @@ def _tier_key(python: str) -> list[object]:
     key: list[object] = [
         *runtime_cache_key(python),
         os.geteuid(),
-        platform.machine(),
+        machine(),
         os.uname().release,
         bwrap,
         os.stat(bwrap).st_mtime_ns if bwrap else 0,
@@ -1268,8 +1298,8 @@ def _static_reason(tier: str) -> str | None:
     if tier == "seccomp":
         if not root:
             return "needs a root grader to switch to a slot uid"
-        if platform.machine() not in SECCOMP_ARCHES:
-            return f"no seccomp syscall table for arch {platform.machine()}"
+        if machine() not in SECCOMP_ARCHES:
+            return f"no seccomp syscall table for arch {machine()}"
     if tier == "rlimits" and root:
         return "refused as root: student code must not run as uid 0"
     return None
@@ -1316,7 +1346,7 @@ def describe(tier: str = "auto") -> dict[str, Any]:
     -------
     dict
     """
-    info: dict[str, Any] = {"grader_uid": os.geteuid(), "arch": platform.machine()}
+    info: dict[str, Any] = {"grader_uid": os.geteuid(), "arch": machine()}
     try:
         python = find_child_python()
         info["child_python"] = python

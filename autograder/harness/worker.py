@@ -32,7 +32,6 @@ import errno
 import json
 import math
 import os
-import platform
 import signal
 import struct
 import sys
@@ -561,7 +560,7 @@ def seccomp_program(arch, pid):
 
 def install_seccomp():
     """Install the deny-list on every thread (TSYNC); returns a status string."""
-    arch = platform.machine()
+    arch = os.uname().machine
     if arch not in SYSCALLS:
         return f"unsupported arch {arch}"
     prog = seccomp_program(arch, os.getpid())
@@ -1700,7 +1699,7 @@ class _SchedAttr(ctypes.Structure):
 
 def _sched_syscall(name, *args):
     """``syscall(name, *args)``; None where this arch has no number for it or it fails."""
-    number = SYSCALLS.get(platform.machine(), {}).get(name)
+    number = SYSCALLS.get(os.uname().machine, {}).get(name)
     if number is None:
         return None
     result = LIBC.syscall(number, *args)
