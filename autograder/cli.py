@@ -12,6 +12,7 @@ import atexit
 import importlib
 import os
 import sys
+from collections.abc import MutableMapping
 
 COMMANDS = (
     "grade",
@@ -84,6 +85,14 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+def grading_environment(argv: list[str], environ: MutableMapping[str, str]) -> None:
+    """One BLAS thread (:data:`ONE_BLAS_THREAD`) for a grading command, unless ``environ``
+    already says how many; called before numpy is imported."""
+    if _command_in(argv) in GRADING_COMMANDS:
+        for name, value in ONE_BLAS_THREAD.items():
+            environ.setdefault(name, value)
+
+
 def entry(argv: list[str] | None = None) -> None:
     """The ``bpgrade`` program (and ``python -m autograder``): :func:`main`, then exit.
 
@@ -97,9 +106,7 @@ def entry(argv: list[str] | None = None) -> None:
     own sandbox), so nothing is lost. Call :func:`main` instead to stay in the process.
     """
     argv = sys.argv[1:] if argv is None else argv
-    if _command_in(argv) in GRADING_COMMANDS:
-        for name, value in ONE_BLAS_THREAD.items():  # before numpy is imported; the caller's wins
-            os.environ.setdefault(name, value)
+    grading_environment(argv, os.environ)
     code = main(argv)
     if _command_in(argv) not in QUICK_EXIT:
         sys.exit(code)

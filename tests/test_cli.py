@@ -126,14 +126,16 @@ def test_demo_grades_the_bundled_examples_and_names_their_mistakes():
 
 
 def test_grading_imports_nothing_heavy():
-    """Start-up is part of every grading's latency: scipy.special alone once cost 1 s."""
+    """Start-up is part of every grading's latency: scipy.special alone once cost 1 s. A correct
+    submission never needs the catalogue of mistakes either."""
     code = (
         "import sys\n"
         "from autograder.cli import build_parser\n"
         "build_parser('grade')\n"
         "from autograder.grading import grade_submission\n"
         f"grade_submission({str(CORRECT)!r}, student_id='x')\n"
-        "heavy = ('nbformat', 'matplotlib', 'scipy', 'sklearn', 'autograder.release', 'autograder.batch')\n"
+        "heavy = ('nbformat', 'matplotlib', 'scipy', 'sklearn', 'autograder.release', "
+        "'autograder.batch', 'autograder.homeworks.backprop.misconceptions')\n"
         "print(sorted(m for m in heavy if m in sys.modules))\n"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
@@ -144,14 +146,16 @@ def test_grading_imports_nothing_heavy():
 @pytest.mark.parametrize("command", ["grade", "check"])
 def test_single_submission_commands_boot_the_sandbox_before_importing_numpy(command):
     """The sandbox (one zygote, spawned once) starts before the grader imports numpy, so that both
-    numpy imports overlap: most of a cold command's latency."""
+    numpy imports overlap: most of a cold command's latency. Nor does it wait for what only
+    reading a spec or a submission needs (a TOML parser, the messages, the intake)."""
     code = (
         "import sys\n"
         "from autograder.harness import sandbox\n"
         "seen = []\n"
         "spawn = sandbox.Sandbox.spawn\n"
+        "late = ('numpy', 'tomllib', 'platform', 'autograder.messages', 'autograder.intake')\n"
         "def spy(self, *args, **kwargs):\n"
-        "    seen.append('numpy' in sys.modules)\n"
+        "    seen.append(sorted(m for m in late if m in sys.modules))\n"
         "    return spawn(self, *args, **kwargs)\n"
         "sandbox.Sandbox.spawn = spy\n"
         "from autograder.cli import main\n"
@@ -160,7 +164,7 @@ def test_single_submission_commands_boot_the_sandbox_before_importing_numpy(comm
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip().splitlines()[-1] == "0 [False]"
+    assert done.stdout.strip().splitlines()[-1] == "0 [[]]"
 
 
 def test_doctor_says_how_workers_start():
@@ -195,3 +199,26 @@ def test_a_notebook_kernel_checks_through_one_zygote():
     if last == "no zygote":
         pytest.skip("no sandbox zygote on this machine")
     assert last == "[True, True] 1 2", done.stdout + done.stderr
+
+
+@pytest.mark.parametrize(
+    ("argv", "given", "expected"),
+    [
+        (["grade", "nn.py"], {}, "1"),
+        (["check", "nn.py"], {}, "1"),
+        (["grade-all", "subs/"], {}, "1"),
+        (["serve", "course/"], {}, "1"),
+        (["grade", "nn.py"], {"OPENBLAS_NUM_THREADS": "4"}, "4"),  # the caller's choice wins
+        (["release"], {}, None),  # builds and runs notebooks: their training may use every core
+        (["similarity", "subs/"], {}, None),
+    ],
+)
+def test_grading_commands_run_with_one_blas_thread(argv, given, expected):
+    """The grader's own math is small; a BLAS thread pool would spin on the sandbox's core."""
+    from autograder.cli import grading_environment
+
+    environ = dict(given)
+    grading_environment(argv, environ)
+    assert environ.get("OPENBLAS_NUM_THREADS") == expected
+    if expected == "1":
+        assert environ["OMP_NUM_THREADS"] == environ["MKL_NUM_THREADS"] == "1"

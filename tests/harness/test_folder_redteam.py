@@ -124,7 +124,7 @@ def test_files_planted_by_a_are_invisible_to_b(tier, zygote, tmp_path):
     a_cwd = a.stderr.split("CWD ", 1)[1].split()[0]
     assert os.path.basename(a_cwd).startswith("w-")
     # A is closed: its working folder is gone from the stage, nothing was written for real.
-    assert sorted(os.listdir(z.stage.path)) == ["worker.py"]
+    assert sorted(os.listdir(z.stage.path)) == [z.stage.worker_name]
     assert not os.path.exists(f"/tmp/{ctx['name']}")
     out, b = _call(z, string.Template(PROBE).substitute(ctx, a_cwd=a_cwd), "probe", tier=tier)
     assert _values(out) == [0.0, 0.0, 0.0, 0.0, 0.0, 1.0], b.stderr
@@ -145,7 +145,8 @@ def test_each_fork_gets_a_new_working_folder(tier, zygote):
     with SandboxedSubmission(source, files=DATA, limits=FAST, zygote=z) as sub:
         first = _values(sub.call("where", [], {}, timeout=5))
         assert sub.call("spin", [], {}, timeout=0.5).status == "timeout"
-        assert sorted(os.listdir(z.stage.path)) == ["worker.py"]  # reaped: its folder is gone
+        # reaped: its folder is gone
+        assert sorted(os.listdir(z.stage.path)) == [z.stage.worker_name]
         second = _values(sub.call("where", [], {}, timeout=5))
         folders = [line.split()[1] for line in sub.stderr.splitlines() if line.startswith("CWD")]
     assert first == second == [1.0, 1.0]  # re-created by the reloaded module, not left over

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import importlib.util
 import json
+import marshal
 import os
 import stat
 import subprocess
@@ -67,7 +70,7 @@ def test_stage_is_private_to_the_slot():
             info = stage.path.stat()
             assert stat.S_IMODE(info.st_mode) == 0o750 and info.st_gid == slot.gid
             names = sorted(p.name for p in stage.path.iterdir())
-            assert names == ["nn.py", stage.workdir_name, "worker.py"]  # + the working folder
+            assert names == sorted(["nn.py", stage.workdir_name, stage.worker_name])
             for item in stage.path.iterdir():
                 assert stat.S_IMODE(item.stat().st_mode) == (0o750 if item.is_dir() else 0o640)
                 assert item.stat().st_gid == slot.gid
@@ -115,6 +118,85 @@ def test_bwrap_command_hides_site_packages_and_unshares():
     site = sb.runtime.site_dir
     assert f"--tmpfs {site}" in joined or site not in sb.runtime.site_dirs
     assert str(REPO) not in joined
+
+
+@pytest.mark.parametrize(
+    ("magic", "staged"),
+    [
+        (importlib.util.MAGIC_NUMBER.hex(), "worker.pyc"),
+        ("0d0d0d0a", "worker.py"),  # another Python's bytecode
+        ("", "worker.py"),  # a runtime whose probe did not record it
+    ],
+)
+def test_a_stage_holds_the_worker_as_bytecode_only_for_a_child_that_can_run_it(magic, staged):
+    """Compiling the worker costs every zygote ~15 ms; the grader compiles it once instead."""
+    source = sandbox.WORKER_SOURCE.read_bytes()
+    name, program = sandbox.worker_program(magic)
+    assert name == staged
+    if staged == "worker.py":
+        assert program == source
+    else:
+        assert program[:4] == importlib.util.MAGIC_NUMBER
+        assert program[8:16] == importlib.util.source_hash(source)
+        code = compile(source, sandbox.WORKER_CODE_NAME, "exec", dont_inherit=True)
+        assert marshal.loads(program[16:]) == code
+
+
+def test_worker_bytecode_is_kept_privately_and_a_damaged_copy_is_made_again():
+    source = sandbox.WORKER_SOURCE.read_bytes()
+    magic, digest = importlib.util.MAGIC_NUMBER, importlib.util.source_hash(source)
+    kept = Path(runtime.private_dir()) / f"worker-{magic.hex()}-{digest.hex()}.pyc"
+    sandbox._worker_bytecode.cache_clear()
+    first = sandbox._worker_bytecode(source)
+    assert kept.read_bytes() == first and stat.S_IMODE(kept.parent.stat().st_mode) == 0o700
+    kept.write_bytes(b"damaged")
+    sandbox._worker_bytecode.cache_clear()
+    again = sandbox._worker_bytecode(source)
+    assert marshal.loads(again[16:]) == marshal.loads(first[16:])
+    assert kept.read_bytes() == again
+
+
+def test_the_child_runtimes_probe_records_its_bytecode_magic():
+    """Without it every worker would start from source (the slow path)."""
+    sb = Sandbox(tier="auto")
+    assert len(bytes.fromhex(sb.runtime.magic)) == 4
+
+
+def test_a_probe_cached_before_the_magic_was_recorded_is_made_again(tmp_path):
+    python, _ = _fake_runtime(tmp_path)
+    manifest = runtime.runtime_manifest(python)
+    cache = Path(runtime._probe_cache_path(python))
+    try:
+        runtime._store_probe(python, manifest, {"numpy_dir": str(tmp_path)}, [])
+        assert runtime._cached_probe(python, manifest) is None
+        info = {"numpy_dir": str(tmp_path), "magic": "a70d0d0a"}
+        runtime._store_probe(python, manifest, info, [])
+        assert runtime._cached_probe(python, manifest)["info"] == info
+    finally:
+        cache.unlink(missing_ok=True)
+
+
+def test_bwrap_is_asked_for_its_features_once_per_binary(monkeypatch, tmp_path):
+    fake = tmp_path / "bwrap"
+    fake.write_text("#!/bin/sh\necho 'usage: --size --remount-ro'\n")
+    fake.chmod(0o755)
+    asked = []
+    ask = sandbox._ask_bwrap_features
+    monkeypatch.setattr(sandbox, "_ask_bwrap_features", lambda b: asked.append(b) or ask(b))
+    name = f"bwrap-{hashlib.sha256(str(fake).encode()).hexdigest()[:16]}.json"
+    kept = Path(runtime.private_dir()) / name
+    try:
+        for _ in range(2):  # two processes: the second reads the first one's answer
+            sandbox._bwrap_features.cache_clear()
+            assert sandbox._bwrap_features(str(fake)) == {"--size", "--remount-ro"}
+        assert asked == [str(fake)]
+        fake.write_text("#!/bin/sh\necho 'usage: --size --disable-userns'\n")  # upgraded
+        sandbox._bwrap_features.cache_clear()
+        assert sandbox._bwrap_features(str(fake)) == {"--size", "--disable-userns"}
+        assert len(asked) == 2
+    finally:
+        sandbox._bwrap_features.cache_clear()
+        kept.unlink(missing_ok=True)
 
 
 def test_runtime_discovery(monkeypatch, tmp_path):

@@ -626,7 +626,7 @@ def test_stage_keeps_no_source_between_submissions(config, make_zygote):
     z = make_zygote(config)
     out, _ = run(z, "SECRET_OF_A = 1\ndef f():\n    return 1.0\n", "f", filename="student_a.py")
     assert out.status == "ok", out
-    assert sorted(os.listdir(z.stage.path)) == ["worker.py"]
+    assert sorted(os.listdir(z.stage.path)) == [z.stage.worker_name]
 
 
 @needs_root
@@ -696,7 +696,13 @@ def test_grading_through_a_zygote_gives_the_same_scores(tier, example, grading_z
 
 @pytest.mark.parametrize(
     ("filename", "staged_as"),
-    [("nn.py", "nn.py"), ("backprop.py", "backprop.py"), ("worker.py", "nn.py"), ("", "nn.py")],
+    [
+        ("nn.py", "nn.py"),
+        ("backprop.py", "backprop.py"),
+        ("worker.py", "nn.py"),
+        ("worker.pyc", "nn.py"),
+        ("", "nn.py"),
+    ],
 )
 def test_a_submission_never_replaces_the_worker_in_the_stage(tmp_path, filename, staged_as):
     """A zygote's stage serves one submission after another; worker.py must stay the grader's."""

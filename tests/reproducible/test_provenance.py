@@ -139,3 +139,27 @@ def test_regrade_diff_names_the_part_the_amount_and_the_spec_change(graded):
 def test_regrade_diff_of_a_folder_with_itself_is_empty(graded):
     diff = diff_folders(graded / "v1", graded / "v1")
     assert diff.changed == [] and diff.unchanged == len(STUDENTS)
+
+
+@pytest.mark.parametrize(
+    ("path", "counted"),
+    [
+        ("autograder/grading.py", True),
+        ("autograder/harness/worker.py", True),
+        ("autograder/homeworks/backprop/spec.toml", True),
+        ("bpnet_ref/network.py", True),
+        ("autograder/server/api.py", False),  # serves grades, never changes one
+        ("autograder/commands/grade.py", False),
+        ("autograder/server/static/app.js", False),
+        ("autograder/__pycache__/grading.cpython-311.pyc", False),
+        ("autograder/harness/__pycache__/stale.py", False),
+        ("autograder/README.md", False),
+        ("docs/DESIGN.md", False),
+    ],
+)
+def test_the_code_version_covers_exactly_the_grading_code(tmp_path, path, counted):
+    """What may change a score is in the grader version; what cannot, is not."""
+    (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / path).write_text("x = 1\n")
+    found = {p.relative_to(tmp_path).as_posix() for p in provenance._grading_files(tmp_path)}
+    assert (path in found) is counted
