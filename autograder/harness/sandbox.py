@@ -21,6 +21,7 @@ Student code never runs as uid 0: a root grader that cannot switch to a slot uid
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import functools
 import glob
@@ -1054,10 +1055,11 @@ def _worker_bytecode(source: bytes) -> bytes:
     flags = (0b11).to_bytes(4, "little")  # hash-based, not checked against a source file
     program = magic + flags + digest + marshal.dumps(code)
     if cached is not None:
-        try:
+        for stale in glob.glob(os.path.join(os.path.dirname(cached), "worker-*.pyc")):
+            with contextlib.suppress(OSError):  # an older worker's: one file per grader, not more
+                os.unlink(stale)
+        with contextlib.suppress(OSError):
             write_atomic(cached, program)
-        except OSError:
-            pass
     return program
 
 

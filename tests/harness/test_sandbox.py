@@ -142,13 +142,17 @@ def test_a_stage_holds_the_worker_as_bytecode_only_for_a_child_that_can_run_it(m
         assert marshal.loads(program[16:]) == code
 
 
-def test_worker_bytecode_is_kept_privately_and_a_damaged_copy_is_made_again():
+def test_worker_bytecode_is_kept_privately_replacing_older_and_damaged_copies():
     source = sandbox.WORKER_SOURCE.read_bytes()
     magic, digest = importlib.util.MAGIC_NUMBER, importlib.util.source_hash(source)
     kept = Path(runtime.private_dir()) / f"worker-{magic.hex()}-{digest.hex()}.pyc"
+    older = kept.with_name(f"worker-{magic.hex()}-{'0' * 16}.pyc")
+    older.write_bytes(b"an earlier grader's worker")
+    kept.unlink(missing_ok=True)
     sandbox._worker_bytecode.cache_clear()
     first = sandbox._worker_bytecode(source)
     assert kept.read_bytes() == first and stat.S_IMODE(kept.parent.stat().st_mode) == 0o700
+    assert not older.exists()
     kept.write_bytes(b"damaged")
     sandbox._worker_bytecode.cache_clear()
     again = sandbox._worker_bytecode(source)
