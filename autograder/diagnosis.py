@@ -16,7 +16,10 @@ failing case it could have caused (``autograder.grading._part_misconceptions``).
 Cost. Variants read only trusted inputs, and public cases are the same for every student: what a
 mistake computes on a public case (:func:`alternatives`) is worked out once per process and
 remembered, so a ``grade-all`` job or a grader service pays for it once, not once per buggy
-submission. Hidden cases differ per student and are computed afresh.
+submission. Hidden cases differ per student and are computed afresh. On a small case most of the
+cost is per-call overhead, not arithmetic: all of a case's variants are computed first, and their
+comparisons with the reference and with the student's value are then made together, one numpy
+operation per half (:class:`_Near`), with the same answers as one :func:`_close` at a time.
 """
 
 from __future__ import annotations
@@ -103,14 +106,17 @@ class Diagnosis:
 def examine(case: Case, value: Any, catalog: list[Misconception]) -> Diagnosis:
     """Match ``value`` on ``case`` against every mistake of the case's part."""
     found = Diagnosis()
-    key = _public_key(case)
+    mistakes = [mc for mc in catalog if case.part in mc.parts]
+    variants = [mc for mc in mistakes if mc.matcher is None]
+    # By identity: a Misconception holds dicts, so it cannot be hashed itself.
+    computed = dict(zip(map(id, variants), _case_alternatives(case, variants), strict=True))
     value = _plain_scalars(value)
     right = _student_halves(case, value)
-    for mc in catalog:
-        if case.part not in mc.parts:
-            continue
+    near = _Near(case.tolerance)
+    _learn(near, case, [alt for alts in computed.values() for alt in alts or ()], value)
+    for mc in mistakes:
         try:
-            matched = _matches(mc, case, value, key, right)
+            matched = _matches(mc, case, value, computed.get(id(mc)), right, near)
         except Exception:  # a variant that cannot apply to this case's shape explains nothing
             matched = False
         if matched is None:
@@ -144,18 +150,18 @@ def _matches(
     mc: Misconception,
     case: Case,
     value: Any,
-    key: bytes | None,
+    alts: list[Any] | None,
     right: Callable[[int], bool] | None,
+    near: _Near,
 ) -> bool | None:
     if mc.matcher is not None:
         verdict = mc.matcher(case, value)
         return None if verdict is None else bool(verdict)
-    alts = _remembered_alternatives(mc, case, key)
     if alts is None:
         raise ValueError(f"{mc.tag} does not apply to {case.case_id}")
     if not alts:
         return None
-    return any(variant_matches(case, alt, value, right=right) for alt in alts)
+    return any(variant_matches(case, alt, value, right=right, near=near) for alt in alts)
 
 
 def alternatives(mc: Misconception, case: Case) -> list[Any]:
@@ -164,9 +170,18 @@ def alternatives(mc: Misconception, case: Case) -> list[Any]:
     An empty list means the mistake changes nothing here (the case neither confirms nor refutes
     it). Raises when a way cannot apply to the case; the mistake then explains nothing.
     """
+    return _changed(case, _computed(mc, case), _Near(case.tolerance))
+
+
+def _computed(mc: Misconception, case: Case) -> list[Any]:
+    """What each way of writing ``mc`` computes on ``case``, changed or not (may raise)."""
     ways = mc.ways or ((mc.variant,) if mc.variant is not None else ())
-    computed = [way(case) for way in ways]
-    return [alt for alt in computed if not unchanged(case, alt)]
+    return [way(case) for way in ways]
+
+
+def _changed(case: Case, computed: list[Any], near: _Near) -> list[Any]:
+    """The values of ``computed`` that the case's check can tell from the reference."""
+    return [alt for alt in computed if not unchanged(case, alt, near=near)]
 
 
 # Public cases are generated from a fixed seed: every student's are the same, so what each mistake
@@ -178,26 +193,47 @@ _PUBLIC_LIMIT = 20_000
 _PUBLIC_LOCK = threading.Lock()
 
 
-def _remembered_alternatives(mc: Misconception, case: Case, key: bytes | None) -> list[Any] | None:
-    """:func:`alternatives`, remembered for public cases; ``None`` when ``mc`` cannot apply."""
-    if key is None:
+def _case_alternatives(case: Case, mistakes: list[Misconception]) -> list[list[Any] | None]:
+    """:func:`alternatives` of each of ``mistakes``, in order (``None`` where it cannot apply),
+    remembered for public cases.
+
+    Every variant is computed before any is compared with the reference, so that the comparisons
+    of all of them are made together (:class:`_Near`): one numpy operation instead of one per
+    variant, which is most of what diagnosing a small case costs.
+    """
+    key = _public_key(case)
+    found: list[list[Any] | None] = []
+    computed: dict[int, list[Any]] = {}  # position in mistakes -> every way's value
+    for i, mc in enumerate(mistakes):
+        # The Misconception is stored with its value so that its id cannot be reused while cached.
+        hit = _PUBLIC_ALTERNATIVES.get((id(mc), key)) if key is not None else None
+        remembered = hit is not None and hit[0] is mc
+        found.append(hit[1] if remembered else None)
+        if remembered:
+            continue
         try:
-            return alternatives(mc, case)
+            computed[i] = _computed(mc, case)
         except Exception:  # noqa: BLE001 - a way that cannot apply explains nothing
-            return None
-    # The Misconception is stored with its value so that its id cannot be reused while cached.
-    hit = _PUBLIC_ALTERNATIVES.get((id(mc), key))
-    if hit is not None and hit[0] is mc:
-        return hit[1]
-    try:
-        alts = alternatives(mc, case)
-    except Exception:  # noqa: BLE001 - remembered too: it fails the same way for everyone
-        alts = None
+            computed[i] = None
+    near = _Near(case.tolerance)
+    _learn(near, case, [alt for alts in computed.values() if alts for alt in alts], None)
+    for i, alts in computed.items():
+        try:
+            found[i] = None if alts is None else _changed(case, alts, near)
+        except Exception:  # noqa: BLE001 - as if the way itself had failed
+            found[i] = None
+    if key is not None:
+        _remember(key, [(mistakes[i], found[i]) for i in computed])
+    return found
+
+
+def _remember(key: bytes, found: list[tuple[Misconception, list[Any] | None]]) -> None:
+    """Keep what each mistake computes on the public case ``key`` (it is the same for everyone)."""
     with _PUBLIC_LOCK:  # grade-all's thread pool shares this process
-        if len(_PUBLIC_ALTERNATIVES) >= _PUBLIC_LIMIT:
+        if len(_PUBLIC_ALTERNATIVES) + len(found) > _PUBLIC_LIMIT:
             _PUBLIC_ALTERNATIVES.clear()
-        _PUBLIC_ALTERNATIVES[(id(mc), key)] = (mc, alts)
-    return alts
+        for mc, alts in found:
+            _PUBLIC_ALTERNATIVES[(id(mc), key)] = (mc, alts)
 
 
 def _public_key(case: Case) -> bytes | None:
@@ -253,7 +289,12 @@ LOOKS_AT = {"cost": 0, "gradient": 1}
 
 
 def variant_matches(
-    case: Case, alt: Any, value: Any, *, right: Callable[[int], bool] | None = None
+    case: Case,
+    alt: Any,
+    value: Any,
+    *,
+    right: Callable[[int], bool] | None = None,
+    near: _Near | None = None,
 ) -> bool:
     """Whether the student's ``value`` is what the mistake computing ``alt`` would return.
 
@@ -272,30 +313,34 @@ def variant_matches(
     right : callable, optional
         ``right(i)``: whether the student got half ``i`` right, if already known (see
         :func:`examine`); computed here otherwise.
+    near : _Near, optional
+        Comparisons already made (see :func:`examine`).
     """
     if alt is None:
         return False
     tol = case.tolerance
+    near = near or _Near(tol)
     halves = COMPONENTS.get(case.check)
     if halves is None:
         k = LOOKS_AT.get(case.check)
-        near = _close(alt, value, tol) if k is None else _close(alt[k], value[k], tol)
-        return near and run_check(case.check, alt, value, tolerance=tol).passed
+        close = near(alt, value) if k is None else near(alt[k], value[k])
+        return close and run_check(case.check, alt, value, tolerance=tol).passed
     explained = False
     for i, check in enumerate(halves):
         student_right = right(i) if right else _agrees(check, case.expected[i], value[i], tol)
-        variant_agrees = _agrees(check, alt[i], value[i], tol)
+        variant_agrees = _agrees(check, alt[i], value[i], tol, near)
         if student_right and not variant_agrees:
             return False
         explained = explained or (variant_agrees and not student_right)
     return explained
 
 
-def unchanged(case: Case, alt: Any) -> bool:
+def unchanged(case: Case, alt: Any, *, near: _Near | None = None) -> bool:
     """Whether a mistake whose variant computes ``alt`` makes no difference the check can see.
 
     ``None`` (the variant's own "no difference") and a value the case's check cannot tell from the
     reference are both unchanged; a property check (``uniform_init``) has no value to compare.
+    ``near`` holds comparisons already made (see :func:`examine`).
     """
     if alt is None:
         return True
@@ -303,15 +348,19 @@ def unchanged(case: Case, alt: Any) -> bool:
         return False
     halves = COMPONENTS.get(case.check)
     if halves is None:
-        return variant_matches(case, alt, case.expected)
+        return variant_matches(case, alt, case.expected, near=near)
     tol = case.tolerance
-    return all(_agrees(check, case.expected[i], alt[i], tol) for i, check in enumerate(halves))
+    return all(
+        _agrees(check, case.expected[i], alt[i], tol, near) for i, check in enumerate(halves)
+    )
 
 
-def _agrees(check: Callable[..., Any], ref: Any, data: Any, tol: dict) -> bool:
+def _agrees(
+    check: Callable[..., Any], ref: Any, data: Any, tol: dict, near: _Near | None = None
+) -> bool:
     # The check functions take the tolerances only; the part's float32 policy is run_check's.
     rtol, atol = tol["rtol"], tol["atol"]
-    if not _close(ref, data, tol):
+    if not (near(ref, data) if near is not None else _close(ref, data, tol)):
         return False
     return _close_decides(check, ref, data) or check("", ref, data, rtol=rtol, atol=atol).passed
 
@@ -364,3 +413,82 @@ def _close(ref: Any, data: Any, tol: dict) -> bool:
     # of every failed case, and NaN compares False here as it does there.
     with np.errstate(invalid="ignore", over="ignore"):
         return bool((np.abs(d - r) <= tol["atol"] + tol["rtol"] * np.abs(r)).all())
+
+
+def _learn(near: _Near, case: Case, alts: list[Any], value: Any) -> None:
+    """Teach ``near`` the comparisons that judging ``alts`` on ``case`` will ask for.
+
+    With ``value``: those of :func:`variant_matches` (each variant, or its half, as the reference
+    for the student's value). With ``None``: those of :func:`unchanged` (each variant against the
+    case's reference: for a check in :data:`COMPONENTS` the reference's half is the ``ref``).
+    """
+    halves = COMPONENTS.get(case.check)
+    k = LOOKS_AT.get(case.check)
+    slots = range(len(halves)) if halves is not None else [k]
+    fixed = case.expected if value is None else value
+    fixed_is_ref = value is None and halves is not None
+    if value is None and isinstance(fixed, dict):
+        return  # a property check: unchanged compares nothing
+    for slot in slots:
+        try:
+            many = [alt if slot is None else alt[slot] for alt in alts if alt is not None]
+            one = fixed if slot is None else fixed[slot]
+        except Exception:  # noqa: BLE001 - not shaped like the answer: judged (and failing) later
+            continue
+        near.learn(many, one, fixed_is_ref=fixed_is_ref)
+
+
+class _Near:
+    """:func:`_close` for many pairs of values, worked out together.
+
+    Diagnosing a case compares each of its part's variants with the reference (is the mistake
+    visible here?) and then with the student's value (does it reproduce the answer?): a few dozen
+    arrays of one size, each comparison costing more in numpy's per-call overhead than in
+    arithmetic. :meth:`learn` stacks the float64 arrays compared with one value and compares them
+    all in one operation, with ``_close``'s formula element by element, so every answer is the one
+    ``_close`` gives. Calling the object answers a pair from what it learned, or asks ``_close``.
+
+    Parameters
+    ----------
+    tol : dict
+        The case's tolerance (``rtol``, ``atol``).
+    """
+
+    def __init__(self, tol: dict):
+        self.tol = tol
+        # (id(ref), id(data)) -> (ref, data, verdict); the objects are held so that their ids
+        # cannot be reused while this lives.
+        self._known: dict[tuple[int, int], tuple[Any, Any, bool]] = {}
+
+    def __call__(self, ref: Any, data: Any) -> bool:
+        hit = self._known.get((id(ref), id(data)))
+        if hit is not None and hit[0] is ref and hit[1] is data:
+            return hit[2]
+        return _close(ref, data, self.tol)
+
+    def learn(self, many: list[Any], fixed: Any, *, fixed_is_ref: bool) -> None:
+        """Compare ``fixed`` with each float64 array of its size in ``many``, in one operation.
+
+        ``fixed`` is the ``ref`` of each pair if ``fixed_is_ref``, its ``data`` otherwise.
+        """
+        rtol, atol = self.tol.get("rtol"), self.tol.get("atol")
+        if rtol is None or atol is None or not _plain_array(fixed):
+            return
+        size = fixed.size
+        fresh = {id(x): x for x in many if _plain_array(x) and x.size == size}
+        if not fresh:
+            return
+        rows, one = np.array([x.ravel() for x in fresh.values()]), fixed.ravel()
+        with np.errstate(invalid="ignore", over="ignore"):  # _close's formula, row by row
+            if fixed_is_ref:
+                verdicts = (np.abs(rows - one) <= atol + rtol * np.abs(one)).all(axis=1)
+            else:
+                verdicts = (np.abs(one - rows) <= atol + rtol * np.abs(rows)).all(axis=1)
+        for x, verdict in zip(fresh.values(), verdicts.tolist(), strict=True):
+            pair = (fixed, x) if fixed_is_ref else (x, fixed)
+            self._known[(id(pair[0]), id(pair[1]))] = (*pair, verdict)
+
+
+def _plain_array(x: Any) -> bool:
+    """A float64 ndarray, which ``_close`` compares as it is (no conversion)."""
+    return type(x) is np.ndarray and x.dtype == np.float64
