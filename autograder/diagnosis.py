@@ -30,7 +30,7 @@ import importlib
 import math
 import pickle
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,16 +97,27 @@ class Diagnosis:
     unaffected : list of str
         Tags of the part's mistakes that change nothing on this case (a regularization bug at
         λ = 0): the case neither confirms nor refutes them.
+    refuted : list of str
+        Tags of the mistakes compared here that neither reproduce the value nor are unaffected:
+        the part can no longer name them (see ``grading._part_misconceptions``).
     """
 
     matched: list[Misconception] = field(default_factory=list)
     unaffected: list[str] = field(default_factory=list)
+    refuted: list[str] = field(default_factory=list)
 
 
-def examine(case: Case, value: Any, catalog: list[Misconception]) -> Diagnosis:
-    """Match ``value`` on ``case`` against every mistake of the case's part."""
+def examine(
+    case: Case, value: Any, catalog: list[Misconception], *, refuted: Collection[str] = ()
+) -> Diagnosis:
+    """Match ``value`` on ``case`` against every mistake of the case's part.
+
+    ``refuted`` lists mistakes an earlier failing case of the part already refuted: the part
+    cannot name them whatever they do here, so they are not computed again (most of a buggy
+    submission's diagnosis is its hidden cases, where nothing is remembered between students).
+    """
     found = Diagnosis()
-    mistakes = [mc for mc in catalog if case.part in mc.parts]
+    mistakes = [mc for mc in catalog if case.part in mc.parts and mc.tag not in refuted]
     variants = [mc for mc in mistakes if mc.matcher is None]
     # By identity: a Misconception holds dicts, so it cannot be hashed itself.
     computed = dict(zip(map(id, variants), _case_alternatives(case, variants), strict=True))
@@ -123,6 +134,8 @@ def examine(case: Case, value: Any, catalog: list[Misconception]) -> Diagnosis:
             found.unaffected.append(mc.tag)
         elif matched:
             found.matched.append(mc)
+        else:
+            found.refuted.append(mc.tag)
     return found
 
 

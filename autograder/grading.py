@@ -279,6 +279,8 @@ class _Grader:
         self._uses: Counter[str] = Counter()  # checks still to come, per call key
         self._hung: set[str] = set()
         self._facts: ImportFacts | None = None
+        # Per part: mistakes a failing case refuted (see _part_misconceptions), never recomputed.
+        self._refuted: dict[str, set[str]] = {}
 
     @functools.cached_property
     def catalog(self) -> list[Misconception]:
@@ -449,8 +451,12 @@ class _Grader:
         # The timed case exists to catch finite differences; its size adds nothing to diagnosis.
         # Every catalogued mistake computes finite values, so NaN or inf matches none of them.
         skip = checked.passed or case.time_limit is not None or checked.category == "not_finite"
-        found = None if skip else examine(case, outcome.value, self.catalog)
-        return _Verdict(checked, found.matched if found else [], outcome.elapsed, found)
+        if skip:
+            return _Verdict(checked, [], outcome.elapsed, None)
+        refuted = self._refuted.setdefault(case.part, set())
+        found = examine(case, outcome.value, self.catalog, refuted=refuted)
+        refuted.update(found.refuted)  # this case is evidence: the part can no longer name them
+        return _Verdict(checked, found.matched, outcome.elapsed, found)
 
     def _float32_ambiguous(self, case: Case, value: object) -> bool:
         """A float32 answer is excused only if no catalogued mistake is as close to it.

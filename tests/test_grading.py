@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from autograder import grading
-from autograder.cases import HIDDEN, build_cases, resolve_secret
+from autograder.cases import HIDDEN, Case, build_cases, resolve_secret
+from autograder.diagnosis import Misconception, examine, load_catalog
 from autograder.grading import grade_submission
 from autograder.messages import msg
 from autograder.spec import load_spec
@@ -262,13 +263,72 @@ def test_feedback_language(tmp_path, lang, fragment, hidden_label):
 TYPO = CORRECT.replace("(1 - Y) * np.log(1 - h)", "(1 - Y) * np.log(h)")
 
 
+def _typo_matches_on_the_single_example_case() -> list[str]:
+    """The mistakes the typo's value matches on student-5's m = 1 case, every one compared (this
+    test's own code computes the value, in-process)."""
+    spec = load_spec()
+    cases = build_cases(spec, secret=b"k", student_id="student-5", parts=["nnCost"])
+    single = next(c for c in cases if "m = 1" in c.label)
+    typo: dict = {}
+    exec(compile(TYPO, "typo.py", "exec"), typo)
+    value = tuple(typo["nnCostFunction"](*single.args, **single.kwargs))
+    return [m.tag for m in examine(single, value, load_catalog(spec.misconceptions_module)).matched]
+
+
 def test_a_mistake_matching_one_case_by_coincidence_is_not_named(tmp_path):
     assert TYPO != CORRECT
+    assert "labels_not_one_hot" in _typo_matches_on_the_single_example_case()  # the coincidence
     part = _part(_grade(tmp_path, TYPO, student_id="student-5"), "nnCost")
-    single = next(c for c in part.cases if "m = 1" in c.label)
-    assert "labels_not_one_hot" in single.misconceptions  # the coincidence is there...
     assert part.misconceptions == []  # ...but it explains no other failing case
     assert not [c.message for c in part.cases if "known mistake" in c.message]
+
+
+def _counting(tag: str, value: float | None, calls: list[str]) -> Misconception:
+    def variant(case):
+        calls.append(tag)
+        return value
+
+    return Misconception(tag, ("p",), {"en": tag}, variant=variant)
+
+
+def _scalar_case() -> Case:
+    return Case(
+        part="p",
+        case_id="p/hidden/0",
+        call_key="p/hidden/0",
+        visibility=HIDDEN,
+        function="f",
+        args=[],
+        kwargs={},
+        n_outputs=1,
+        expected=1.0,
+        check="array",
+        tolerance={"rtol": 1e-6, "atol": 1e-9, "float32": "reject"},
+        label="a scalar",
+        context={},
+    )
+
+
+@pytest.mark.parametrize(
+    ("refuted", "computed", "matched", "now_refuted"),
+    [
+        (set(), ["same", "other", "none"], ["same"], ["other"]),
+        ({"other"}, ["same", "none"], ["same"], []),  # a refuted mistake is not computed again
+        ({"same", "other"}, ["none"], [], []),
+    ],
+)
+def test_a_mistake_refuted_on_one_case_is_not_computed_on_the_next(
+    refuted, computed, matched, now_refuted
+):
+    """On a failing case a mistake matches, changes nothing (unaffected), or is refuted; the part
+    can never name a refuted one (see _part_misconceptions), so later cases skip it."""
+    calls: list[str] = []
+    catalog = [_counting("same", 2.0, calls), _counting("other", 3.0, calls)]
+    catalog.append(_counting("none", None, calls))  # changes nothing on this case
+    found = examine(_scalar_case(), 2.0, catalog, refuted=refuted)
+    assert calls == computed
+    assert [m.tag for m in found.matched] == matched and found.refuted == now_refuted
+    assert found.unaffected == ["none"]
 
 
 def test_a_case_message_names_the_mistake_its_part_names(tmp_path):
