@@ -291,7 +291,7 @@ class _Grader:
     def run(
         self, make_cases: Callable[[], list[Case]]
     ) -> tuple[list[Case], dict[str, CaseResult], str, str | None]:
-        """Start the child, build the cases while it boots, then run them all.
+        """Start the child and queue its load, build the cases meanwhile, then run them all.
 
         A module whose top-level code fails is graded again from its definitions alone (see
         :func:`~autograder.submission.module_definitions`): a stray import, a plot or a demo
@@ -304,7 +304,7 @@ class _Grader:
         )
         started = time.monotonic()
         with self._open_child(self.source, limits) as child:
-            child.start()
+            child.queue_load()  # the worker starts and loads the module while the cases are built
             cases = make_cases()
             self.warnings += child.warnings
             loaded = child.load()

@@ -185,6 +185,9 @@ class WorkerClient:
     _closed: bool
     _loaded_in_child: bool
     _load_outcome: CallOutcome | None
+    #: A ``load`` request already in the worker's pipe (:meth:`queue_load`): the child it was
+    #: written to and its id.
+    _queued_load: tuple[Any, str] | None = None
 
     # ------------------------------------------------------------------ process side (abstract)
 
@@ -211,6 +214,7 @@ class WorkerClient:
 
     def _load_in_child(self) -> CallOutcome:
         """Send the ``load`` request to a live worker (starting one if needed)."""
+        queued, self._queued_load = self._queued_load, None
         if self.budget_left <= 0:
             return CallOutcome(
                 "budget_exhausted", error_type="budget_exhausted", error_message="time budget spent"
@@ -223,8 +227,16 @@ class WorkerClient:
                     "budget_exhausted", error_type="budget_exhausted", error_message=str(exc)
                 )
             raise
+        if queued is not None and queued[0] is self._child:  # the same worker, now ready
+            outcome = self._answer("load", queued[1], self.limits.load_timeout, 0)
+        else:
+            outcome = self._exchange(self._load_header(), [], self.limits.load_timeout, 0)
+        self._loaded_in_child = outcome.status == "ok"
+        return outcome
+
+    def _load_header(self) -> dict[str, Any]:
         source_path, workdir = self._load_paths()
-        header = {
+        return {
             "op": "load",
             "path": source_path,
             "module": self.module_name,
@@ -233,9 +245,6 @@ class WorkerClient:
             "scratch_bytes": self.limits.fsize_bytes,
             "support": self.support.request(),
         }
-        outcome = self._exchange(header, [], self.limits.load_timeout, 0)
-        self._loaded_in_child = outcome.status == "ok"
-        return outcome
 
     # ------------------------------------------------------------------ context manager
 
@@ -261,6 +270,30 @@ class WorkerClient:
     def budget_left(self) -> float:
         """Seconds left in the submission's total budget."""
         return max(0.0, self.limits.total_budget - self._spent)
+
+    def queue_load(self) -> None:
+        """Start the worker and write its ``load`` request now, waiting for neither.
+
+        The worker reads requests only once it is ready, its isolation layers installed (and
+        :meth:`load` still checks its ``ready`` before taking the reply), so the module loads
+        while the grader builds its cases. The request holds the source's path and the
+        homework's support code, which the worker is sent in any case.
+        """
+        self._check_open()
+        if self._load_outcome is not None or self._queued_load is not None:
+            return
+        self.start()
+        child = self._child
+        if child is None:
+            return
+        request_id = secrets.token_hex(16)
+        frame = encode_frame({**self._load_header(), "id": request_id}, [])
+        try:
+            child.send(frame, time.monotonic() + self.limits.load_timeout)
+        except (_Timeout, _Crash):
+            self._kill_child()  # a frame written in part: load() starts a worker afresh
+            return
+        self._queued_load = (child, request_id)
 
     def load(self) -> CallOutcome:
         """Execute the student's module (once; the outcome is cached).
@@ -395,14 +428,22 @@ class WorkerClient:
                 "budget_exhausted", error_type="budget_exhausted", error_message="time budget spent"
             )
         self._ensure_child()
-        child = self._child
-        assert child is not None
         request_id = secrets.token_hex(16)
         frame = encode_frame({**header, "id": request_id}, blobs)
+        return self._answer(header["op"], request_id, timeout, n_outputs, frame)
+
+    def _answer(
+        self, op: str, request_id: str, timeout: float, n_outputs: int, frame: bytes = b""
+    ) -> CallOutcome:
+        """Send ``frame`` (empty: the request is already in the pipe) to the ready worker and
+        validate the reply to ``request_id``; kill the worker on anything abnormal."""
+        child = self._child
+        assert child is not None
         deadline, by_budget = self._deadline(timeout)
         started = time.monotonic()
         try:
-            child.send(frame, deadline)
+            if frame:
+                child.send(frame, deadline)
             caps = Caps(
                 max_blobs=n_outputs,
                 max_total_bytes=self.limits.max_result_bytes + n_outputs * 4096,
@@ -414,7 +455,7 @@ class WorkerClient:
             drain = getattr(child, "drain", None)
             if drain is not None:
                 drain()
-            outcome = self._validate(header["op"], reply, raw, request_id, n_outputs)
+            outcome = self._validate(op, reply, raw, request_id, n_outputs)
         except _Timeout:
             self._kill_child()
             if by_budget:

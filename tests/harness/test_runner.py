@@ -212,8 +212,11 @@ def test_timeout_crash_segfault_then_restart(tier, leftovers):
         assert sub.restarts == 3
 
 
+@pytest.mark.parametrize("queued", [False, True], ids=["load", "queue_load then load"])
 @pytest.mark.parametrize("tier", TIERS)
-def test_load_failures(tier, leftovers):
+def test_load_failures(tier, queued, leftovers):
+    """Every way a module's top level fails reads the same whether the load request waited for
+    the worker or was queued in its pipe while it started (as grading does)."""
     cases = {
         "def f(:\n": ("exception", "SyntaxError"),
         # An unprovided module costs nothing until it is used; used at import, the load fails.
@@ -230,6 +233,8 @@ def test_load_failures(tier, leftovers):
         with leftovers.track(
             SandboxedSubmission(source + "def f():\n    return 1.0\n", tier=tier, limits=limits)
         ) as sub:
+            if queued:
+                sub.queue_load()
             loaded = sub.load()
             assert (loaded.status, loaded.error_type) == (status, error_type), source
             out = sub.call("f", [], {}, timeout=1)
@@ -280,3 +285,23 @@ def test_closed_submission_refuses_calls():
     sub.close()  # idempotent
     with pytest.raises(RuntimeError):
         sub.call("f", [], {}, timeout=1)
+
+
+@pytest.mark.parametrize("zygote", [False, True], ids=["fresh worker", "zygote fork"])
+def test_a_queued_load_still_waits_for_the_workers_isolation(zygote, leftovers):
+    """The load request is in the pipe before the worker is ready; the reply is taken only after
+    its ready frame, with the layers it reports, and the module then serves calls."""
+    from autograder.harness.zygote import Zygote
+
+    z = Zygote(tier="auto", limits=FAST) if zygote else None
+    try:
+        sub = SandboxedSubmission(SOURCE, tier="auto", limits=FAST, zygote=z)
+        with leftovers.track(sub):
+            sub.queue_load()
+            assert sub.load().status == "ok"
+            assert sub.layers.get("seccomp", "").startswith("active")
+            assert float(sub.call("sigmoid", [np.zeros(1)], {}, timeout=2).value[0]) == 0.5
+            assert sub.starts == 1
+    finally:
+        if z is not None:
+            z.close()
