@@ -279,6 +279,7 @@ class _Grader:
         self._uses: Counter[str] = Counter()  # checks still to come, per call key
         self._hung: set[str] = set()
         self._facts: ImportFacts | None = None
+        self._next: dict[str, Case] = {}  # case id -> the case checked after it
         # Per part: mistakes a failing case refuted (see _part_misconceptions), never recomputed.
         self._refuted: dict[str, set[str]] = {}
 
@@ -348,7 +349,9 @@ class _Grader:
         self._uses.update(_key(c) for c in cases)
         self._uses.update(f"{c.call_key}#{i}" for c in cases for i in range(1, c.calls))
         verdicts = {}
-        for case in _by_call(cases):  # a shared call's value is dropped after its last check
+        order = _by_call(cases)
+        self._next = {a.case_id: b for a, b in zip(order, order[1:], strict=False)}
+        for case in order:  # a shared call's value is dropped after its last check
             verdicts[case.case_id] = self._verdict(case)
             self._checked(_key(case))
             for i in range(1, case.calls):  # _repeated's own keys, counted like the others
@@ -428,6 +431,7 @@ class _Grader:
 
     def _verdict(self, case: Case) -> _Verdict:
         outcome = self._call(case) if case.calls == 1 else self._repeated(case)
+        self._prefetch_after(case)
         if outcome.status != "ok":
             timeout = case.timeout or self.spec.call_timeout_s
             return _Verdict(_harness_failure(case, outcome, self.lang, timeout, self._imports))
@@ -457,6 +461,22 @@ class _Grader:
         found = examine(case, outcome.value, self.catalog, refuted=refuted)
         refuted.update(found.refuted)  # this case is evidence: the part can no longer name them
         return _Verdict(checked, found.matched, outcome.elapsed, found)
+
+    def _prefetch_after(self, case: Case) -> None:
+        """Have the worker start the next case's call while this case is checked.
+
+        Not for a timed case (its limit is on the parent's wall clock, which would then include
+        this check), nor for a call already made, repeated, or of a function that hung.
+        """
+        nxt = self._next.get(case.case_id)
+        if nxt is None or nxt.calls != 1 or nxt.time_limit is not None:
+            return
+        if _key(nxt) in self._calls or nxt.function in self._hung:
+            return
+        timeout = nxt.timeout or self.spec.call_timeout_s
+        self.child.prefetch(
+            nxt.function, nxt.args, nxt.kwargs, n_outputs=nxt.n_outputs, timeout=timeout
+        )
 
     def _float32_ambiguous(self, case: Case, value: object) -> bool:
         """A float32 answer is excused only if no catalogued mistake is as close to it.

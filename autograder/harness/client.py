@@ -117,6 +117,10 @@ def _text(value: object, limit: int = MAX_MESSAGE) -> str | None:
     return value[:limit] if isinstance(value, str) else None
 
 
+def _items(substitute: dict[str, str] | None) -> tuple:
+    return tuple(sorted((substitute or {}).items()))
+
+
 def _callable_kinds(value: object, depth: int = 0) -> set[str]:
     """The :class:`CallableSpec` kinds inside an argument tree (the encoder bounds its depth)."""
     if isinstance(value, CallableSpec):
@@ -135,6 +139,20 @@ def _module_name(filename: str) -> str:
     stem = filename[:-3] if filename.endswith(".py") else ""
     reserved = set(getattr(sys, "stdlib_module_names", ())) | {"numpy", "submission", "worker"}
     return stem if stem.isidentifier() and stem not in reserved else "nn"
+
+
+@dataclass
+class _Prefetched:
+    """A call request already in the worker's pipe (:meth:`WorkerClient.prefetch`)."""
+
+    child: Any  # the worker it was written to: void once that worker is gone
+    request_id: str
+    call: tuple  # what identifies the call: function, args, kwargs (held), outputs, substitutes
+    started: float
+    deadline: float
+    by_budget: bool
+    timeout: float
+    n_outputs: int
 
 
 class WorkerPipe(Protocol):
@@ -188,6 +206,8 @@ class WorkerClient:
     #: A ``load`` request already in the worker's pipe (:meth:`queue_load`): the child it was
     #: written to and its id.
     _queued_load: tuple[Any, str] | None = None
+    #: At most one call request in the pipe ahead of its :meth:`call` (:meth:`prefetch`).
+    _prefetched: _Prefetched | None = None
 
     # ------------------------------------------------------------------ process side (abstract)
 
@@ -309,6 +329,45 @@ class WorkerClient:
             self._load_outcome = self._load_in_child()
         return self._load_outcome
 
+    def prefetch(
+        self,
+        function: str,
+        args: list[Any],
+        kwargs: dict[str, Any],
+        *,
+        n_outputs: int = 1,
+        timeout: float,
+    ) -> None:
+        """Send the request of the call :meth:`call` is asked for next, without waiting.
+
+        The worker starts on it at once, while the grader checks the previous answer (the two
+        then share the machine's cores instead of taking turns). :meth:`call` with the same
+        ``args`` and ``kwargs`` objects takes its reply, its timeout counted from now; any other
+        request first waits for that reply and drops it, so the pipe never holds two. Nothing is
+        sent unless the module is loaded in a live worker whose pipe holds nothing stray.
+        """
+        self._check_open()
+        self._settle_prefetched()
+        child = self._child
+        if child is None or not self._loaded_in_child or self.budget_left <= 0:
+            return
+        if child.has_stray_output():
+            return  # call() finds it and replaces the worker
+        header, blobs = self._call_request(function, args, kwargs, n_outputs, None)
+        request_id = secrets.token_hex(16)
+        frame = encode_frame({**header, "id": request_id}, blobs)
+        deadline, by_budget = self._deadline(timeout)
+        started = time.monotonic()
+        try:
+            child.send(frame, deadline)
+        except (_Timeout, _Crash):
+            self._kill_child()  # a frame written in part: the next call starts a worker afresh
+            return
+        call = (function, args, kwargs, n_outputs, ())
+        self._prefetched = _Prefetched(
+            child, request_id, call, started, deadline, by_budget, timeout, n_outputs
+        )
+
     def call(
         self,
         function: str,
@@ -339,6 +398,10 @@ class WorkerClient:
         CallOutcome
         """
         self._check_open()
+        ahead = self._claim_prefetched((function, args, kwargs, n_outputs, _items(substitute)))
+        if ahead is not None:
+            return self._reply(ahead)
+        self._settle_prefetched()  # another call's: its reply is read before anything else
         request = self._call_request(function, args, kwargs, n_outputs, substitute)
         if self.budget_left <= 0:
             return CallOutcome(
@@ -423,6 +486,7 @@ class WorkerClient:
         self, header: dict[str, Any], blobs: list[bytes], timeout: float, n_outputs: int
     ) -> CallOutcome:
         """Send one request and validate its reply; kill the worker on anything abnormal."""
+        self._settle_prefetched()
         if self.budget_left <= 0:
             return CallOutcome(
                 "budget_exhausted", error_type="budget_exhausted", error_message="time budget spent"
@@ -437,10 +501,55 @@ class WorkerClient:
     ) -> CallOutcome:
         """Send ``frame`` (empty: the request is already in the pipe) to the ready worker and
         validate the reply to ``request_id``; kill the worker on anything abnormal."""
-        child = self._child
-        assert child is not None
         deadline, by_budget = self._deadline(timeout)
         started = time.monotonic()
+        return self._await(op, request_id, timeout, n_outputs, started, deadline, by_budget, frame)
+
+    def _claim_prefetched(self, call: tuple) -> _Prefetched | None:
+        """The prefetched request if it is ``call``'s and its worker still lives."""
+        ahead = self._prefetched
+        if ahead is None or ahead.child is not self._child:
+            self._prefetched = None
+            return None
+        same = ahead.call[0] == call[0] and ahead.call[3:] == call[3:]
+        if not (same and ahead.call[1] is call[1] and ahead.call[2] is call[2]):
+            return None
+        self._prefetched = None
+        return ahead
+
+    def _reply(self, ahead: _Prefetched) -> CallOutcome:
+        """The outcome of a prefetched call (its timeout and wall counted from its sending)."""
+        return self._await(
+            "call",
+            ahead.request_id,
+            ahead.timeout,
+            ahead.n_outputs,
+            ahead.started,
+            ahead.deadline,
+            ahead.by_budget,
+        )
+
+    def _settle_prefetched(self) -> None:
+        """Read and drop the reply of a prefetched call nobody asked for (one request at most in
+        the pipe, so the next reply read is the next request's)."""
+        ahead, self._prefetched = self._prefetched, None
+        if ahead is not None and ahead.child is self._child:
+            self._reply(ahead)
+
+    def _await(
+        self,
+        op: str,
+        request_id: str,
+        timeout: float,
+        n_outputs: int,
+        started: float,
+        deadline: float,
+        by_budget: bool,
+        frame: bytes = b"",
+    ) -> CallOutcome:
+        """Send ``frame`` if given, then take the reply to ``request_id`` by ``deadline``."""
+        child = self._child
+        assert child is not None
         try:
             if frame:
                 child.send(frame, deadline)

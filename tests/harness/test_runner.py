@@ -305,3 +305,46 @@ def test_a_queued_load_still_waits_for_the_workers_isolation(zygote, leftovers):
     finally:
         if z is not None:
             z.close()
+
+
+# A prefetched call is sent while the grader checks the previous answer; its reply must still be
+# the answer to exactly the call that claims it. Rows: what is prefetched, what is then called.
+PREFETCH = [
+    ("the same call", ("sigmoid", [0.0]), ("sigmoid", [0.0]), "ok", 0.5),
+    ("another call", ("sleeper", [0.05]), ("sigmoid", [0.0]), "ok", 0.5),
+    ("a hung function", ("spin", []), ("spin", []), "timeout", None),
+    ("an exception", ("raises", []), ("raises", []), "exception", None),
+]
+
+
+@pytest.mark.parametrize(
+    ("prefetched", "called", "status", "value"),
+    [row[1:] for row in PREFETCH],
+    ids=[row[0] for row in PREFETCH],
+)
+def test_a_prefetched_call_answers_only_the_call_that_claims_it(
+    prefetched, called, status, value, leftovers
+):
+    with leftovers.track(SandboxedSubmission(SOURCE, tier="auto", limits=FAST)) as sub:
+        assert sub.load().status == "ok"
+        args = [np.array(a) for a in prefetched[1]]
+        sub.prefetch(prefetched[0], args, {}, timeout=0.5)
+        same = called == prefetched
+        call_args = args if same else [np.array(a) for a in called[1]]
+        started = time.monotonic()
+        out = sub.call(called[0], call_args, {}, timeout=0.5)
+        assert out.status == status
+        if value is not None:
+            assert float(out.value) == value
+        if status == "timeout":
+            assert time.monotonic() - started < 1.5  # counted from the prefetch, not again
+        else:
+            assert sub.starts == 1  # another call waited for the prefetched reply, no restart
+        assert float(sub.call("sigmoid", [np.zeros(1)], {}, timeout=2).value[0]) == 0.5
+
+
+def test_nothing_is_prefetched_before_the_module_is_loaded():
+    with SandboxedSubmission(SOURCE, tier="auto", limits=FAST) as sub:
+        sub.prefetch("sigmoid", [np.zeros(1)], {}, timeout=1)
+        assert sub._prefetched is None
+        assert float(sub.call("sigmoid", [np.zeros(1)], {}, timeout=2).value[0]) == 0.5
