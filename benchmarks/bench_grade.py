@@ -156,12 +156,19 @@ def run_warm_in(tree: Path, n: int) -> list[float]:
 
 
 def baseline_tree(ref: str, tmp: Path) -> Path:
-    """A worktree of ``ref`` (removed by the caller's cleanup of ``tmp``)."""
+    """A worktree of ``ref`` (removed by the caller's cleanup of ``tmp``), its bytecode compiled
+    as ``bpgrade setup`` leaves an install (and as this tree's is, below)."""
     tree = tmp / "baseline"
     subprocess.run(
         ["git", "-C", str(ROOT), "worktree", "add", "--detach", "-q", str(tree), ref], check=True
     )
+    compile_grader(tree)
     return tree
+
+
+def compile_grader(tree: Path) -> None:
+    dirs = [str(tree / "autograder"), str(tree / "bpnet_ref")]
+    subprocess.run([sys.executable, "-m", "compileall", "-q", *dirs], check=True)
 
 
 def run_python_numpy() -> float:
@@ -216,6 +223,7 @@ def main() -> None:
     args = parser.parse_args()
     spec = load_spec()
     secret, _ = resolve_secret()
+    compile_grader(ROOT)
     with tempfile.TemporaryDirectory() as tmp:
         base = baseline_tree(args.baseline_ref, Path(tmp)) if args.baseline_ref else None
         try:
