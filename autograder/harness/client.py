@@ -306,14 +306,11 @@ class WorkerClient:
         child = self._child
         if child is None:
             return
-        request_id = secrets.token_hex(16)
-        frame = encode_frame({**self._load_header(), "id": request_id}, [])
-        try:
-            child.send(frame, time.monotonic() + self.limits.load_timeout)
-        except (_Timeout, _Crash):
-            self._kill_child()  # a frame written in part: load() starts a worker afresh
-            return
-        self._queued_load = (child, request_id)
+        request_id = self._send_ahead(
+            self._load_header(), [], time.monotonic() + self.limits.load_timeout
+        )
+        if request_id is not None:
+            self._queued_load = (child, request_id)
 
     def load(self) -> CallOutcome:
         """Execute the student's module (once; the outcome is cached).
@@ -354,14 +351,10 @@ class WorkerClient:
         if child.has_stray_output():
             return  # call() finds it and replaces the worker
         header, blobs = self._call_request(function, args, kwargs, n_outputs, None)
-        request_id = secrets.token_hex(16)
-        frame = encode_frame({**header, "id": request_id}, blobs)
         deadline, by_budget = self._deadline(timeout)
         started = time.monotonic()
-        try:
-            child.send(frame, deadline)
-        except (_Timeout, _Crash):
-            self._kill_child()  # a frame written in part: the next call starts a worker afresh
+        request_id = self._send_ahead(header, blobs, deadline)
+        if request_id is None:
             return
         call = (function, args, kwargs, n_outputs, ())
         self._prefetched = _Prefetched(
@@ -504,6 +497,20 @@ class WorkerClient:
         deadline, by_budget = self._deadline(timeout)
         started = time.monotonic()
         return self._await(op, request_id, timeout, n_outputs, started, deadline, by_budget, frame)
+
+    def _send_ahead(
+        self, header: dict[str, Any], blobs: list[bytes], deadline: float
+    ) -> str | None:
+        """Write a request whose reply is read later; its id, or None if it could not be sent
+        whole (the worker is then replaced: the next request starts one afresh)."""
+        assert self._child is not None
+        request_id = secrets.token_hex(16)
+        try:
+            self._child.send(encode_frame({**header, "id": request_id}, blobs), deadline)
+        except (_Timeout, _Crash):
+            self._kill_child()
+            return None
+        return request_id
 
     def _claim_prefetched(self, call: tuple) -> _Prefetched | None:
         """The prefetched request if it is ``call``'s and its worker still lives."""
