@@ -794,3 +794,25 @@ def test_check_script_prints_a_table_for_the_stubs(tmp_path, student_files):
     assert done.returncode == 0, done.stderr
     assert "0.00/100" in done.stdout and "not implemented" in done.stdout
     assert all(part.id in done.stdout for part in SPEC.parts)
+
+
+@pytest.mark.parametrize(("given", "seen"), [(None, "1"), ("4", "4")])
+def test_check_script_runs_its_grader_with_one_blas_thread(
+    tmp_path, student_files, monkeypatch, given, seen
+):
+    """As `bpgrade check` does: the student's own choice wins."""
+    (tmp_path / "check.py").write_text(student_files["en/check.py"], encoding="utf-8")
+    check = _import(tmp_path / "check.py", "released_check_blas")
+    for name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.delenv(name, raising=False)
+    if given is not None:
+        monkeypatch.setenv("OPENBLAS_NUM_THREADS", given)
+    found = {}
+
+    def boot() -> None:
+        found["threads"] = os.environ.get("OPENBLAS_NUM_THREADS")
+
+    monkeypatch.setattr(check, "boot_sandbox", boot)
+    monkeypatch.setattr(check, "grade_public", lambda *a, **k: None)
+    assert check.main([str(tmp_path / "nn.py")]) == 2
+    assert found["threads"] == seen
