@@ -7,6 +7,8 @@ functions, case generators, tolerances and how many public and hidden cases each
 from __future__ import annotations
 
 import ast
+import copy
+import functools
 import re
 import sys
 from dataclasses import dataclass, field
@@ -188,6 +190,20 @@ def load_spec(path: str | Path | None = None) -> Spec:
     SpecError
         If the file cannot be read or a field is missing or inconsistent.
     """
+    path = Path(path) if path is not None else DEFAULT_SPEC
+    try:
+        raw = copy.deepcopy(_parsed(path.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:  # TOMLDecodeError is a ValueError
+        raise SpecError(f"cannot read spec {path}: {exc}") from exc
+    spec = _build_spec(raw, path)
+    _validate(spec)
+    return spec
+
+
+@functools.lru_cache(maxsize=16)
+def _parsed(text: str) -> dict:
+    """The TOML document ``text``, parsed once per content: a command that infers the homework
+    reads every homework's spec, then loads the one it chose (callers get a copy)."""
     # Imported here, not at the top: the sandbox imports this module on a cold command's path to
     # its first worker, and only reading a spec needs a TOML parser.
     if sys.version_info >= (3, 11):
@@ -195,14 +211,7 @@ def load_spec(path: str | Path | None = None) -> Spec:
     else:  # pragma: no cover - exercised on Python 3.10 only
         import tomli as tomllib
 
-    path = Path(path) if path is not None else DEFAULT_SPEC
-    try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise SpecError(f"cannot read spec {path}: {exc}") from exc
-    spec = _build_spec(raw, path)
-    _validate(spec)
-    return spec
+    return tomllib.loads(text)
 
 
 def _build_spec(raw: dict, path: Path) -> Spec:

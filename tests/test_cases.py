@@ -134,3 +134,45 @@ def test_bad_spec_is_reported(tmp_path, text, fragment):
     path.write_text(text)
     with pytest.raises(SpecError, match=fragment):
         load_spec(path)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "limit", "timings"),
+    [
+        (0.0002, 0.25, [1]),  # any ordinary machine: the floor wins, one timed call says so
+        (0.004, 0.25, [1, 5]),  # too close to call on one timing: best of five decides
+        (0.01, 0.5, [1, 5]),  # a slow machine: 50 × the reference's own time
+    ],
+)
+def test_the_timed_case_limit_is_timed_only_as_far_as_it_matters(
+    monkeypatch, seconds, limit, timings
+):
+    from autograder.homeworks.backprop import cases
+
+    asked = []
+
+    def reference_seconds(*args, repeats: int = 5) -> float:
+        asked.append(repeats)
+        return seconds
+
+    monkeypatch.setattr(cases, "_reference_seconds", reference_seconds)
+    assert cases._time_limit(None, [2, 2], None, None, 0.0) == pytest.approx(limit)
+    assert asked == timings
+
+
+def test_a_spec_edited_between_two_loads_is_read_again(tmp_path):
+    """Parsed TOML is kept per content (a command reads a spec more than once): an edit is seen,
+    and an edit that breaks the file is a SpecError, not the old spec."""
+    from autograder.spec import DEFAULT_SPEC
+
+    spec_file = tmp_path / "spec.toml"
+    (tmp_path / "support.py").write_bytes((DEFAULT_SPEC.parent / "support.py").read_bytes())
+    text = DEFAULT_SPEC.read_text(encoding="utf-8")
+    spec_file.write_text(text, encoding="utf-8")
+    first = load_spec(spec_file)
+    assert load_spec(spec_file) == first
+    spec_file.write_text(text.replace("points = 5", "points = 7", 1), encoding="utf-8")
+    assert load_spec(spec_file).max_score == first.max_score + 2
+    spec_file.write_text(text + "\n[[parts]\n", encoding="utf-8")
+    with pytest.raises(SpecError):
+        load_spec(spec_file)

@@ -238,10 +238,19 @@ def _speed_draft(rng, sizes: list[int], timed: bool, three_layer: bool) -> CaseD
         )
     draft.timeout = SPEED_TIMEOUT_S  # nnCost and nnGrad share this call: both copies carry it
     if timed:
-        draft.time_limit = max(
-            SPEED_FLOOR_S, SPEED_FACTOR * _reference_seconds(nn, sizes, X, y, lam)
-        )
+        draft.time_limit = _time_limit(nn, sizes, X, y, lam)
     return draft
+
+
+def _time_limit(nn, sizes, X, y, lam) -> float:
+    """``SPEED_FACTOR`` × the reference's time on the case, never below ``SPEED_FLOOR_S``.
+
+    One timed call settles it where the floor wins by a wide margin, as on any ordinary machine;
+    only a slow one is timed best-of-five. (Every grading builds two timed cases.)
+    """
+    if SPEED_FACTOR * _reference_seconds(nn, sizes, X, y, lam, repeats=1) <= SPEED_FLOOR_S / 2:
+        return SPEED_FLOOR_S
+    return max(SPEED_FLOOR_S, SPEED_FACTOR * _reference_seconds(nn, sizes, X, y, lam))
 
 
 def _reference_seconds(nn, sizes, X, y, lam, repeats: int = 5) -> float:
