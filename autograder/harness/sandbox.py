@@ -604,7 +604,7 @@ def _bwrap_features(bwrap: str) -> frozenset[str]:
         name = f"bwrap-{hashlib.sha256(bwrap.encode()).hexdigest()[:16]}.json"
         cache = os.path.join(_lock_dir(), name)
     except (OSError, SandboxError):
-        return _ask_bwrap_features(bwrap)
+        return _ask_bwrap_features(bwrap) or frozenset()
     try:
         with open(cache) as fh:
             data = json.load(fh)
@@ -613,20 +613,23 @@ def _bwrap_features(bwrap: str) -> frozenset[str]:
     except (OSError, ValueError, KeyError, TypeError):
         pass
     features = _ask_bwrap_features(bwrap)
-    try:
+    if features is None:  # not asked at all: ask again next time, never remember "none"
+        return frozenset()
+    with contextlib.suppress(OSError):
         write_atomic(cache, json.dumps({"key": key, "features": sorted(features)}))
-    except OSError:
-        pass
     return features
 
 
-def _ask_bwrap_features(bwrap: str) -> frozenset[str]:
+def _ask_bwrap_features(bwrap: str) -> frozenset[str] | None:
+    """The flags from ``bwrap --help``; None if it could not be run."""
     try:
-        text = subprocess.run([bwrap, "--help"], capture_output=True, text=True, timeout=10).stdout
+        done = subprocess.run([bwrap, "--help"], capture_output=True, text=True, timeout=10)
     except (OSError, subprocess.SubprocessError):
-        return frozenset()
+        return None
+    if "--unshare" not in done.stdout:
+        return None  # not bubblewrap's usage text: a failed start, not an old bwrap
     return frozenset(
-        flag for flag in ("--size", "--disable-userns", "--remount-ro") if flag in text
+        flag for flag in ("--size", "--disable-userns", "--remount-ro") if flag in done.stdout
     )
 
 

@@ -182,7 +182,7 @@ def test_a_probe_cached_before_the_magic_was_recorded_is_made_again(tmp_path):
 
 def test_bwrap_is_asked_for_its_features_once_per_binary(monkeypatch, tmp_path):
     fake = tmp_path / "bwrap"
-    fake.write_text("#!/bin/sh\necho 'usage: --size --remount-ro'\n")
+    fake.write_text("#!/bin/sh\necho 'usage: --unshare-all --size --remount-ro'\n")
     fake.chmod(0o755)
     asked = []
     ask = sandbox._ask_bwrap_features
@@ -194,10 +194,26 @@ def test_bwrap_is_asked_for_its_features_once_per_binary(monkeypatch, tmp_path):
             sandbox._bwrap_features.cache_clear()
             assert sandbox._bwrap_features(str(fake)) == {"--size", "--remount-ro"}
         assert asked == [str(fake)]
-        fake.write_text("#!/bin/sh\necho 'usage: --size --disable-userns'\n")  # upgraded
+        fake.write_text("#!/bin/sh\necho 'usage: --unshare-all --size --disable-userns'\n")
         sandbox._bwrap_features.cache_clear()
         assert sandbox._bwrap_features(str(fake)) == {"--size", "--disable-userns"}
         assert len(asked) == 2
+    finally:
+        sandbox._bwrap_features.cache_clear()
+        kept.unlink(missing_ok=True)
+
+
+def test_a_bwrap_that_did_not_answer_is_asked_again(monkeypatch, tmp_path):
+    """Remembering "no features" after a failed start would drop --disable-userns for good."""
+    fake = tmp_path / "bwrap"
+    fake.write_text("#!/bin/sh\nexit 1\n")
+    fake.chmod(0o755)
+    name = f"bwrap-{hashlib.sha256(str(fake).encode()).hexdigest()[:16]}.json"
+    kept = Path(runtime.private_dir()) / name
+    try:
+        sandbox._bwrap_features.cache_clear()
+        assert sandbox._bwrap_features(str(fake)) == frozenset()
+        assert not kept.exists()
     finally:
         sandbox._bwrap_features.cache_clear()
         kept.unlink(missing_ok=True)
