@@ -1072,9 +1072,11 @@ def _await_exit(proc: subprocess.Popen[bytes], seconds: float) -> None:
     Woken by a pidfd the moment it exits; ``Popen.wait(timeout)`` would poll with sleeps that
     cost every cold grade a few ms at its close.
     """
+    if proc.returncode is not None:
+        return  # reaped already: its pid may be someone else's now
     try:
         fd = os.pidfd_open(proc.pid)
-    except (AttributeError, OSError):  # before Linux 5.3 or Python 3.9; or already reaped
+    except (AttributeError, OSError):  # before Linux 5.3 or Python 3.9
         try:
             proc.wait(timeout=seconds)
         except subprocess.TimeoutExpired:
