@@ -278,9 +278,10 @@ def write_npy(arr: np.ndarray) -> bytes:
 # The header every encoder of ours writes (write_npy here, its twin in worker.py), padded with
 # spaces. Read with this, not literal_eval, which costs a cold grade ~3 ms over its 60 arrays;
 # any other header still goes through literal_eval and the same checks.
+_DIM = r"(?:0|[1-9][0-9]{0,19})"  # a Python int literal: no leading zero
 _CANONICAL = re.compile(
     r"\{'descr': '([<>|=][a-z][0-9]{1,2})', 'fortran_order': (False|True), "
-    r"'shape': \((|[0-9]{1,20},|[0-9]{1,20}(?:, [0-9]{1,20})+)\), \} *\n?"
+    rf"'shape': \((|{_DIM},|{_DIM}(?:, {_DIM})+)\), \}} *\n?"
 )
 
 

@@ -631,9 +631,10 @@ def write_npy(arr):
 
 # The header the parent's write_npy writes, read in ~3 µs (literal_eval takes ~50, for every
 # array of every call); any other header still goes through literal_eval.
+NPY_DIM = r"(?:0|[1-9][0-9]{0,19})"  # a Python int literal: no leading zero
 NPY_HEADER = re.compile(
     r"\{'descr': '([<>|=][a-z][0-9]{1,2})', 'fortran_order': False, "
-    r"'shape': \((|[0-9]{1,20},|[0-9]{1,20}(?:, [0-9]{1,20})+)\), \} *\n?"
+    rf"'shape': \((|{NPY_DIM},|{NPY_DIM}(?:, {NPY_DIM})+)\), \}} *\n?"
 )
 
 

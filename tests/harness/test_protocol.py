@@ -86,6 +86,15 @@ def _numpy_header(arr: np.ndarray) -> str:
     return _header(buf.getvalue())
 
 
+def test_a_header_literal_eval_refuses_is_refused():
+    """A leading zero is no Python integer: the pattern must not accept what literal_eval would
+    not."""
+    text = "{'descr': '<f8', 'fortran_order': False, 'shape': (03,), }"
+    data = b"\x93NUMPY\x01\x00" + struct.pack("<H", len(text)) + text.encode("latin1")
+    with pytest.raises(ProtocolError, match="unparsable"):
+        protocol._npy_header(data)
+
+
 @pytest.mark.parametrize(
     "text",
     [
@@ -93,6 +102,7 @@ def _numpy_header(arr: np.ndarray) -> str:
         *(_numpy_header(a) for a in (np.ones((0, 4)), np.ones((2, 1, 3)), np.array([True]))),
         "{'descr': '<f8', 'fortran_order': True, 'shape': (1,), }",
         "{'descr': '<f8', 'fortran_order': False, 'shape': (99999999999999999999,), }",
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (0, 10), }",
         # not in canonical form: literal_eval reads them, as before
         "{'shape': (1,), 'descr': '<f8', 'fortran_order': False}",
         "{'descr':'<f8','fortran_order':False,'shape':(1,2)}",
